@@ -1,0 +1,10 @@
+"""Provider adapters. Adding a provider is adding its module and one line to `PROVIDERS`."""
+
+from __future__ import annotations
+
+from providers.base import Provider
+from providers.conceptviz import ConceptViz
+
+__all__ = ["PROVIDERS", "Provider"]
+
+PROVIDERS: tuple[type[Provider], ...] = (ConceptViz,)

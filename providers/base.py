@@ -1,0 +1,194 @@
+"""What a provider adapter is: a name, its operations, and the job hooks the server calls.
+
+The server turns every `Operation` into an MCP tool through one generic path (`server.tools`); an adapter never
+registers tools itself and the server never branches on a provider's name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from server.errors import GenmcpError
+from server.results import Asset, CreditsInfo
+
+if TYPE_CHECKING:
+    from server.inputs import ImageInputs
+    from starlette.types import ASGIApp
+
+    from server.config import ProviderSettings
+    from server.upstream import UpstreamClient
+
+__all__ = [
+    "Balance",
+    "Completed",
+    "JobUpdate",
+    "Operation",
+    "OperationContext",
+    "OperationInput",
+    "Provider",
+    "Simulator",
+    "Submitted",
+]
+
+OperationKind = Literal["read", "spend", "write"]
+JobState = Literal["running", "completed", "failed", "cancelled"]
+
+
+class OperationInput(BaseModel):
+    """Base of every operation's arguments: unknown arguments are refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A final answer: the operation finished within the call."""
+
+    assets: list[Asset] = field(default_factory=list)
+    credits: CreditsInfo | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The provider accepted a job; the server registers it and waits for it.
+
+    `poll_state` is whatever (non-secret) data the adapter needs to poll the job later, even after a restart.
+    `assets` may hold URLs the provider hands out before the job finishes (marked pending).
+    """
+
+    upstream_id: str
+    poll_interval: float
+    credits: CreditsInfo | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    poll_state: dict[str, Any] = field(default_factory=dict)
+    assets: list[Asset] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    """One observation of a job's state upstream."""
+
+    state: JobState
+    progress: float | None = None
+    """Percent done (0–100) when the provider reports it."""
+    assets: list[Asset] = field(default_factory=list)
+    error: GenmcpError | None = None
+    credits: CreditsInfo | None = None
+    poll_interval: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    upstream_status: str | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A provider's credit balance, live or as last seen in a response."""
+
+    remaining: float
+    live: bool
+    as_of: float
+    """Unix time of the observation."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    """What an operation handler may use besides its arguments."""
+
+    inputs: ImageInputs
+    deadline: float
+    """Monotonic time by which the call must answer."""
+
+
+Handler = Callable[[Any, OperationContext], Awaitable[Completed | Submitted]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One provider operation, served as the MCP tool `<provider>_<name>`.
+
+    `summary`, `cost`, `duration` and `returns` are written for a model: the server composes them into the tool's
+    description. `kind` decides annotations and bookkeeping: a `spend` operation is registered as a job before its
+    upstream request is sent.
+    """
+
+    name: str
+    title: str
+    summary: str
+    input_model: type[OperationInput]
+    kind: OperationKind
+    handler: Handler
+    cost: str
+    duration: str
+    returns: str
+
+
+class Simulator(Protocol):
+    """A local imitation of a provider's API (for `--sandbox` and tests)."""
+
+    app: ASGIApp
+    public_url: str
+
+
+class Provider(ABC):
+    """Base of every adapter.
+
+    Subclasses set the class attributes and implement `operations`, `status`, `balance` and `check`. The HTTP
+    client is injected (and closed by whoever created it).
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    default_base_url: ClassVar[str]
+    poll_interval: ClassVar[float] = 5.0
+    """Seconds between polls when the provider gives no hint."""
+    sandbox_key: ClassVar[str]
+    """The key the provider's simulator accepts in `--sandbox` mode."""
+
+    def __init__(self, settings: ProviderSettings, client: UpstreamClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    @classmethod
+    def key_env(cls) -> str:
+        """The environment variable that holds this provider's key."""
+        return f"{cls.name.upper()}_API_KEY"
+
+    @classmethod
+    def auth_headers(cls, key: str) -> Mapping[str, str]:
+        """Headers that carry the key; bearer unless the provider says otherwise."""
+        return {"Authorization": f"Bearer {key}"}
+
+    @abstractmethod
+    def operations(self) -> list[Operation]:
+        """Every operation this provider offers."""
+
+    @abstractmethod
+    async def status(self, upstream_id: str, poll_state: Mapping[str, Any], *, hold: float) -> JobUpdate:
+        """Observe a job once.
+
+        Args:
+            upstream_id: The provider's job id.
+            poll_state: What `Submitted.poll_state` held (empty for a job started elsewhere).
+            hold: Seconds the caller can wait; a provider with a server-side long-poll may hold the request
+                this long, the others ignore it.
+        """
+
+    @abstractmethod
+    async def balance(self, last_seen: Balance | None) -> Balance | None:
+        """The account's credits: live when the API can say, else `last_seen` (or `None`)."""
+
+    @abstractmethod
+    async def check(self) -> str:
+        """Make the cheapest authenticated read; return a one-line description or raise a `GenmcpError`."""
+
+    @classmethod
+    @abstractmethod
+    def simulator(cls, *, now: Callable[[], float], job_seconds: float) -> Simulator:
+        """Build this provider's simulator."""

@@ -1,0 +1,1 @@
+"""Local simulators of the providers' APIs (for `--sandbox` and tests)."""

@@ -1,0 +1,379 @@
+"""What happens on one call: run an operation, register its job before any money is spent, wait within the budget.
+
+This is the transport-free core behind every tool; `server.tools` only adapts it to MCP.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, Field, ValidationError
+
+from providers.base import Balance, Completed, Operation, OperationContext, OperationInput, Provider, Submitted
+from server.clock import Clock
+from server.config import JobSettings
+from server.errors import GenmcpError, InvalidInput, NotFoundError, SubmitUnknown
+from server.inputs import ImageInputs
+from server.jobs import JobRecord, JobStore
+from server.polling import Poller, ProgressFn, apply_update
+from server.results import CreditsInfo, ErrorInfo, ToolResult, error_info
+
+__all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
+
+log = logging.getLogger("genmcp.calls")
+
+_HANDLE = re.compile(r"^(?P<provider>[a-z][a-z0-9_]{0,31}):(?P<id>[A-Za-z0-9][A-Za-z0-9._~-]{0,199})$")
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+class JobSummary(BaseModel):
+    """One line of the registry."""
+
+    job: str | None = Field(description="Handle for `poll` (None when the provider never gave an id).")
+    id: str = Field(description="genmcp's own id for the record.")
+    provider: str
+    operation: str
+    status: str
+    created_at: str
+    updated_at: str
+    assets: int
+    credits: CreditsInfo | None = None
+    error: ErrorInfo | None = None
+
+
+class JobsResult(BaseModel):
+    """The `jobs` tool's answer."""
+
+    jobs: list[JobSummary]
+
+
+class BalanceEntry(BaseModel):
+    """One provider's balance."""
+
+    provider: str
+    remaining: float | None = None
+    live: bool = Field(default=False, description="False when this is the last balance seen in a response.")
+    as_of: str | None = None
+    note: str | None = None
+    error: ErrorInfo | None = None
+
+
+class CreditsResult(BaseModel):
+    """The `credits` tool's answer."""
+
+    balances: list[BalanceEntry]
+    sandbox: bool = False
+
+
+class Calls:
+    """Runs operations and the shared job tools for a set of configured providers."""
+
+    def __init__(
+        self,
+        *,
+        providers: Mapping[str, Provider],
+        store: JobStore,
+        poller: Poller,
+        clock: Clock,
+        jobs: JobSettings,
+        inputs: ImageInputs,
+        sandbox: bool,
+    ) -> None:
+        self.providers = providers
+        self.store = store
+        self.poller = poller
+        self.clock = clock
+        self.job_settings = jobs
+        self.inputs = inputs
+        self.sandbox = sandbox
+
+    def budget(self, wait: float | None) -> float:
+        """Seconds a call may wait: the `wait` argument or the default, capped by `jobs.max_wait_seconds`."""
+        chosen = self.job_settings.wait_seconds if wait is None else wait
+        return max(0.0, min(chosen, self.job_settings.max_wait_seconds))
+
+    async def run(
+        self,
+        provider: Provider,
+        operation: Operation,
+        args: OperationInput,
+        *,
+        wait: float | None,
+        progress: ProgressFn | None,
+        caller: str | None = None,
+    ) -> ToolResult:
+        """Run one operation: a read answers directly; a spend is registered, submitted once, then awaited."""
+        deadline = self.clock.now() + self.budget(wait)
+        context = OperationContext(inputs=self.inputs, deadline=deadline)
+        if operation.kind != "spend":
+            outcome = await operation.handler(args, context)
+            if isinstance(outcome, Completed):
+                return self._completed(provider.name, operation.name, outcome)
+            job = await self._register_submitted(provider, operation, outcome, caller)
+        else:
+            job = await self._submit(provider, operation, args, context, caller)
+        if job.status == "running":
+            job = await self.poller.wait(job, provider, deadline, progress)
+        return self.to_result(job)
+
+    async def _submit(
+        self,
+        provider: Provider,
+        operation: Operation,
+        args: OperationInput,
+        context: OperationContext,
+        caller: str | None,
+    ) -> JobRecord:
+        now = self.clock.wall()
+        job = JobRecord(
+            provider=provider.name,
+            operation=operation.name,
+            created_at=now,
+            updated_at=now,
+            caller=caller,
+            sandbox=self.sandbox,
+        )
+        await self.store.create(job)
+        # Shielded: once the paid request is on its way, a client that cancels or disconnects must not stop us
+        # from recording what the provider answered. The upstream timeouts bound this block.
+        with anyio.CancelScope(shield=True):
+            try:
+                outcome = await operation.handler(args, context)
+            except GenmcpError as exc:
+                await self._record_failure(job, exc)
+                raise
+            except Exception:
+                # An adapter bug after the POST may hide an accepted job: say so rather than pretend it failed.
+                await self._record_failure(
+                    job, SubmitUnknown("genmcp failed while reading the provider's answer.", charged=None)
+                )
+                raise
+            if isinstance(outcome, Completed):
+                job = job.model_copy(
+                    update={
+                        "status": "completed",
+                        "updated_at": self.clock.wall(),
+                        "assets": outcome.assets,
+                        "credits": outcome.credits,
+                        "details": outcome.details,
+                        "text": outcome.text,
+                        "progress": 100.0,
+                    }
+                )
+                await self.store.save(job)
+            else:
+                job = self._submitted(job, provider, outcome)
+                await self.store.save(job)
+            await self._remember_balance(provider.name, job.credits)
+        return job
+
+    async def _record_failure(self, job: JobRecord, exc: GenmcpError) -> None:
+        if exc.charged is False and not isinstance(exc, SubmitUnknown):
+            # Refused before anything was spent: not a job, nothing to keep.
+            await self.store.delete(job.id)
+            return
+        status = "submit_unknown" if isinstance(exc, SubmitUnknown) else "failed"
+        await self.store.save(
+            job.model_copy(update={"status": status, "error": error_info(exc), "updated_at": self.clock.wall()})
+        )
+
+    def _submitted(self, job: JobRecord, provider: Provider, outcome: Submitted) -> JobRecord:
+        return job.model_copy(
+            update={
+                "status": "running",
+                "upstream_id": outcome.upstream_id,
+                "updated_at": self.clock.wall(),
+                "poll_interval": outcome.poll_interval or provider.poll_interval,
+                "poll_state": outcome.poll_state,
+                "credits": outcome.credits,
+                "details": outcome.details,
+                "assets": outcome.assets,
+            }
+        )
+
+    async def _register_submitted(
+        self, provider: Provider, operation: Operation, outcome: Completed | Submitted, caller: str | None
+    ) -> JobRecord:
+        assert isinstance(outcome, Submitted)
+        now = self.clock.wall()
+        job = JobRecord(
+            provider=provider.name,
+            operation=operation.name,
+            created_at=now,
+            updated_at=now,
+            caller=caller,
+            sandbox=self.sandbox,
+        )
+        job = self._submitted(job, provider, outcome)
+        await self.store.create(job)
+        return job
+
+    async def _remember_balance(self, provider: str, credits: CreditsInfo | None) -> None:
+        if credits is not None and credits.remaining is not None:
+            await self.store.record_balance(provider, credits.remaining, self.clock.wall())
+
+    def _completed(self, provider: str, operation: str, outcome: Completed) -> ToolResult:
+        return ToolResult(
+            provider=provider,
+            operation=operation,
+            status="completed",
+            assets=outcome.assets,
+            credits=outcome.credits,
+            details=outcome.details,
+            text=outcome.text,
+            sandbox=self.sandbox,
+        )
+
+    def to_result(self, job: JobRecord) -> ToolResult:
+        """The client's view of a job record."""
+        status = {"completed": "completed", "running": "running", "submitting": "running"}.get(job.status, "failed")
+        error = job.error
+        if job.status == "cancelled" and error is None:
+            error = ErrorInfo(code="cancelled", message="The job was cancelled.", retryable=False, charged=None)
+        next_step = None
+        if status == "running":
+            when = max(1, round(job.poll_interval))
+            next_step = (
+                f'Call poll with job="{job.handle}" in ~{when} s; the job keeps running meanwhile.'
+                if job.handle
+                else "The request is still being submitted; call jobs in a few seconds to see its handle."
+            )
+        return ToolResult(
+            provider=job.provider,
+            operation=job.operation,
+            status=status,  # type: ignore[arg-type]
+            job=job.handle,
+            assets=job.assets,
+            credits=job.credits,
+            details=job.details,
+            text=job.text,
+            progress=job.progress if status == "running" else None,
+            next=next_step,
+            error=error if status == "failed" else None,
+            sandbox=job.sandbox,
+        )
+
+    def _provider_for(self, name: str) -> Provider:
+        provider = self.providers.get(name)
+        if provider is None:
+            known = ", ".join(sorted(self.providers)) or "none"
+            raise InvalidInput(f"'{name}' is not a configured provider (configured: {known}).")
+        return provider
+
+    async def poll(
+        self, handle: str, *, wait: float | None, progress: ProgressFn | None, caller: str | None = None
+    ) -> ToolResult:
+        """Finish (or report on) a job by handle; a finished job is answered from the registry alone."""
+        match = _HANDLE.match(handle.strip())
+        if not match:
+            raise InvalidInput(
+                f"'{handle[:80]}' is not a job handle. Handles look like 'conceptviz:abc123' "
+                "(the `job` field of a running result, or listed by the `jobs` tool)."
+            )
+        provider = self._provider_for(match["provider"])
+        deadline = self.clock.now() + self.budget(wait)
+        job = await self.store.find(provider.name, match["id"])
+        if job is not None and caller is not None and job.caller not in (None, caller):
+            raise NotFoundError(f"No job {handle} belongs to you.")
+        if job is None:
+            job = await self._adopt(provider, match["id"], caller)
+        if job.status == "running":
+            job = await self.poller.wait(job, provider, deadline, progress)
+        return self.to_result(job)
+
+    async def _adopt(self, provider: Provider, upstream_id: str, caller: str | None) -> JobRecord:
+        """Register a job started elsewhere (another process, the provider's own UI) after one look at it."""
+        update = await provider.status(upstream_id, {}, hold=0.0)
+        now = self.clock.wall()
+        job = JobRecord(
+            provider=provider.name,
+            operation="external",
+            status="running",
+            upstream_id=upstream_id,
+            created_at=now,
+            updated_at=now,
+            caller=caller,
+            sandbox=self.sandbox,
+            poll_interval=provider.poll_interval,
+        )
+        job = apply_update(job, update, now)
+        await self.store.create(job)
+        return job
+
+    async def jobs(
+        self, *, provider: str | None, status: str | None, limit: int, caller: str | None = None
+    ) -> JobsResult:
+        """Recent jobs from the registry (no upstream request)."""
+        if provider is not None:
+            self._provider_for(provider)
+        records = await self.store.list(provider=provider, status=status, caller=caller, limit=limit)
+        return JobsResult(
+            jobs=[
+                JobSummary(
+                    job=r.handle,
+                    id=r.id,
+                    provider=r.provider,
+                    operation=r.operation,
+                    status=r.status,
+                    created_at=_iso(r.created_at),
+                    updated_at=_iso(r.updated_at),
+                    assets=len(r.assets),
+                    credits=r.credits,
+                    error=r.error,
+                )
+                for r in records
+            ]
+        )
+
+    async def credits(self, provider: str | None = None) -> CreditsResult:
+        """Every configured provider's balance (or one's), live where the API can say, else as last seen."""
+        names = [self._provider_for(provider).name] if provider else sorted(self.providers)
+        entries = []
+        for name in names:
+            entries.append(await self._balance(self.providers[name]))
+        return CreditsResult(balances=entries, sandbox=self.sandbox)
+
+    async def _balance(self, provider: Provider) -> BalanceEntry:
+        stored = await self.store.last_balance(provider.name)
+        last = Balance(remaining=stored.remaining, live=False, as_of=stored.as_of) if stored else None
+        try:
+            balance = await provider.balance(last)
+        except GenmcpError as exc:
+            return BalanceEntry(provider=provider.name, error=error_info(exc))
+        if balance is None:
+            return BalanceEntry(
+                provider=provider.name,
+                note=f"{provider.title} has no balance endpoint and no response has reported one yet.",
+            )
+        if balance.live:
+            await self.store.record_balance(provider.name, balance.remaining, balance.as_of)
+        return BalanceEntry(
+            provider=provider.name,
+            remaining=balance.remaining,
+            live=balance.live,
+            as_of=_iso(balance.as_of),
+            note=None
+            if balance.live
+            else f"{provider.title} has no balance endpoint: this is the last balance it reported, with when.",
+        )
+
+
+def parse_arguments(model: type[OperationInput], arguments: Mapping[str, Any]) -> OperationInput:
+    """Validate raw tool arguments into an operation's input model, or raise `InvalidInput` saying what to fix."""
+    try:
+        return model.model_validate(dict(arguments))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "arguments"
+            message = "not an accepted argument" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{where}: {message}")
+        raise InvalidInput("Invalid arguments — " + "; ".join(problems) + ". Nothing was sent upstream.") from exc

@@ -1,0 +1,195 @@
+"""`genmcp serve | tools | check | jobs`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from providers import PROVIDERS
+from server import __version__
+from server.config import Settings, load_settings
+from server.errors import ConfigError, GenmcpError
+from server.redaction import RedactingFilter, Redactor
+
+__all__ = ["main"]
+
+log = logging.getLogger("genmcp")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genmcp", description="One MCP server for creative-generation providers.")
+    parser.add_argument("--version", action="version", version=f"genmcp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", type=Path, help="TOML config file (default: $GENMCP_CONFIG or ./genmcp.toml)")
+        sub.add_argument("--sandbox", action="store_true", help="serve every provider from its local simulator")
+
+    serve = commands.add_parser("serve", help="run the MCP server (streamable HTTP, or --stdio)")
+    common(serve)
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8000)")
+    serve.add_argument("--stdio", action="store_true", help="speak MCP on stdin/stdout (for clients that spawn it)")
+    serve.add_argument("--insecure", action="store_true", help="allow a non-loopback address without inbound auth")
+
+    tools = commands.add_parser("tools", help="list the tools that would be served")
+    common(tools)
+
+    check = commands.add_parser("check", help="validate the config and test each provider's key")
+    common(check)
+
+    jobs = commands.add_parser("jobs", help="show the job registry")
+    common(jobs)
+    jobs.add_argument("--provider", help="only this provider")
+    jobs.add_argument("--status", help="only this status (running, completed, failed, submit_unknown, …)")
+    jobs.add_argument("--limit", type=int, default=20)
+    jobs.add_argument("--json", action="store_true", help="print JSON records")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path: Path | None = args.config
+    if path is None and os.environ.get("GENMCP_CONFIG"):
+        path = Path(os.environ["GENMCP_CONFIG"])
+    if path is None and Path("genmcp.toml").is_file():
+        path = Path("genmcp.toml")
+    overrides: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        overrides.setdefault("server", {})["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides.setdefault("server", {})["port"] = args.port
+    if getattr(args, "insecure", False):
+        overrides.setdefault("server", {})["insecure"] = True
+    if args.sandbox:
+        overrides["sandbox"] = {"mode": "on"}
+    return load_settings(path, env=os.environ, provider_names=[p.name for p in PROVIDERS], overrides=overrides)
+
+
+def _configure_logging(settings: Settings) -> None:
+    # stderr only: on stdio, stdout belongs to the protocol.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(Redactor(settings.secrets())))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.server.log_level)
+    logging.captureWarnings(True)
+    for noisy in ("httpx2", "httpcore", "mcp.server.streamable_http", "mcp.server.lowlevel.server"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+async def _serve(settings: Settings, stdio: bool) -> None:
+    import uvicorn
+
+    from server.app import Runtime, require_safe_bind
+
+    if not stdio:
+        require_safe_bind(settings)
+    runtime = Runtime(settings)
+    log.info(runtime.describe())
+    if stdio:
+        async with runtime:
+            await runtime.mcp.run_stdio_async()
+        return
+    config = uvicorn.Config(
+        runtime.http_app(),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+    log.info("MCP endpoint: http://%s:%d%s", settings.server.host, settings.server.port, settings.server.path)
+    await uvicorn.Server(config).serve()
+
+
+async def _tools(settings: Settings) -> None:
+    from server.app import Runtime
+
+    async with Runtime(settings) as runtime:
+        tools = await runtime.mcp.list_tools()
+    width = max(len(tool.name) for tool in tools)
+    for tool in tools:
+        hints = tool.annotations
+        kind = "read" if hints and hints.read_only_hint else "spends"
+        summary = (tool.description or "").split("\n", 1)[0]
+        print(f"{tool.name:<{width}}  {kind:<6}  {summary}")
+
+
+async def _check(settings: Settings) -> int:
+    from server.app import Runtime
+
+    runtime = Runtime(settings)
+    print(f"config ok. {runtime.describe()}")
+    failures = 0
+    async with runtime:
+        if not runtime.providers:
+            print("no provider is configured: set a key such as CONCEPTVIZ_API_KEY, or use --sandbox.")
+            return 1
+        for name, provider in sorted(runtime.providers.items()):
+            try:
+                print(f"{name}: ok — {await provider.check()}")
+            except GenmcpError as exc:
+                failures += 1
+                print(f"{name}: FAILED — {runtime.redactor(exc.message)}")
+    return 1 if failures else 0
+
+
+async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
+    from server.jobs import SqliteJobStore
+
+    store = SqliteJobStore(settings.jobs.resolved_db_path())
+    try:
+        records = await store.list(provider=args.provider, status=args.status, limit=args.limit)
+    finally:
+        await store.close()
+    if args.json:
+        for record in records:
+            print(record.model_dump_json())
+        return
+    if not records:
+        print("no jobs")
+        return
+    for job in records:
+        when = datetime.fromtimestamp(job.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        charged = job.credits.charged if job.credits and job.credits.charged is not None else "-"
+        error = f"  {job.error.code}" if job.error else ""
+        print(f"{when}  {job.status:<14} {job.handle or job.id:<40} {job.operation:<10} credits={charged}{error}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `genmcp` command."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"genmcp: {exc.message}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    try:
+        if args.command == "serve":
+            anyio.run(_serve, settings, args.stdio)
+        elif args.command == "tools":
+            anyio.run(_tools, settings)
+        elif args.command == "check":
+            return anyio.run(_check, settings)
+        elif args.command == "jobs":
+            anyio.run(_jobs, settings, args)
+    except ConfigError as exc:
+        print(f"genmcp: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

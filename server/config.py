@@ -1,0 +1,217 @@
+"""Settings: TOML file, then environment, then command-line overrides, validated by pydantic.
+
+Every key can come from `GENMCP_<SECTION>__<KEY>` (e.g. `GENMCP_JOBS__WAIT_SECONDS=30`,
+`GENMCP_PROVIDERS__KOLBO__BASE_URL=…`); provider keys also from `<PROVIDER>_API_KEY`. An invalid value stops
+start-up with a message naming the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_data_path
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from server.errors import ConfigError
+
+__all__ = [
+    "InputSettings",
+    "JobSettings",
+    "ProviderSettings",
+    "SandboxSettings",
+    "ServerSettings",
+    "Settings",
+    "UpstreamSettings",
+    "load_settings",
+]
+
+ENV_PREFIX = "GENMCP_"
+MiB = 1024 * 1024
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ServerSettings(_Section):
+    """How genmcp is served."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9/_-]*$")
+    public_url: str = Field(default="", description="Absolute base URL for links when behind a proxy.")
+    allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host values (DNS-rebinding guard).")
+    allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values.")
+    max_body_bytes: int = Field(default=56 * MiB, ge=1024)
+    insecure: bool = Field(default=False, description="Allow a non-loopback bind without inbound auth.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class JobSettings(_Section):
+    """The job registry and the long-poll budget."""
+
+    db_path: str = Field(default="", description="SQLite file; empty = the user data directory.")
+    wait_seconds: float = Field(default=45, ge=0, le=3600)
+    max_wait_seconds: float = Field(default=55, ge=0, le=3600)
+
+    def resolved_db_path(self) -> Path:
+        """The registry file, defaulting under the user's data directory."""
+        return Path(self.db_path).expanduser() if self.db_path else user_data_path("genmcp") / "jobs.sqlite3"
+
+
+class InputSettings(_Section):
+    """Image inputs."""
+
+    max_image_bytes: int = Field(default=10 * MiB, ge=1024)
+    allowed_dirs: list[str] = Field(default_factory=list, description="Local paths allowed as image inputs.")
+    allow_hosts: list[str] = Field(default_factory=list, description="Hosts allowed despite the SSRF guard.")
+
+
+class UpstreamSettings(_Section):
+    """HTTP to the providers."""
+
+    connect_timeout: float = Field(default=10, gt=0)
+    read_timeout: float = Field(default=60, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    backoff_base: float = Field(default=0.5, gt=0)
+    backoff_max: float = Field(default=8, gt=0)
+
+
+class SandboxSettings(_Section):
+    """Local simulators instead of the real providers."""
+
+    mode: Literal["auto", "on", "off"] = Field(
+        default="auto", description="auto = use the simulators when no provider key is configured."
+    )
+    job_seconds: float = Field(default=8, ge=0, le=3600)
+
+
+class ProviderSettings(_Section):
+    """One provider."""
+
+    api_key: SecretStr | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
+    enabled: bool = True
+    include_tools: list[str] = Field(default_factory=list, description="Serve only these operations (empty = all).")
+    exclude_tools: list[str] = Field(default_factory=list)
+
+    @field_validator("api_key")
+    @classmethod
+    def _blank_key_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    def serves(self, operation: str) -> bool:
+        """Whether the operation's tool is served under include/exclude."""
+        if self.include_tools and operation not in self.include_tools:
+            return False
+        return operation not in self.exclude_tools
+
+
+class Settings(_Section):
+    """All of genmcp's configuration."""
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    inputs: InputSettings = Field(default_factory=InputSettings)
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+    def provider(self, name: str) -> ProviderSettings:
+        """A provider's settings (defaults when the file does not mention it)."""
+        return self.providers.get(name) or ProviderSettings()
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for redaction."""
+        return [p.api_key.get_secret_value() for p in self.providers.values() if p.api_key is not None]
+
+
+def _deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _env_value(raw: str) -> Any:
+    # Lists and tables arrive as JSON; everything else stays a string for pydantic to coerce.
+    if raw.strip().startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _env_layer(env: Mapping[str, str], provider_names: Iterable[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    layer: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name in provider_names:
+        var = f"{name.upper()}_API_KEY"
+        if env.get(var):
+            _deep_merge(layer, {"providers": {name: {"api_key": env[var]}}})
+            origin[f"providers.{name}.api_key"] = var
+    for var, raw in env.items():
+        if not var.startswith(ENV_PREFIX) or var == f"{ENV_PREFIX}CONFIG":
+            continue
+        path = [part.lower() for part in var[len(ENV_PREFIX) :].split("__")]
+        if not all(path):
+            raise ConfigError(f"{var}: malformed variable name; use GENMCP_<SECTION>__<KEY>.")
+        nested: dict[str, Any] = {path[-1]: _env_value(raw)}
+        for part in reversed(path[:-1]):
+            nested = {part: nested}
+        _deep_merge(layer, nested)
+        origin[".".join(path)] = var
+    return layer, origin
+
+
+def _describe(exc: ValidationError, origin: Mapping[str, str]) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        source = next((f" (from {var})" for k, var in origin.items() if key == k or key.startswith(k + ".")), "")
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"  {key}{source}: {message}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(
+    path: Path | None,
+    *,
+    env: Mapping[str, str],
+    provider_names: Iterable[str],
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings from a TOML file, the environment and command-line overrides (in rising precedence).
+
+    Raises:
+        ConfigError: naming every invalid key, unknown key or unknown provider.
+    """
+    names = list(provider_names)
+    data: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    env_layer, origin = _env_layer(env, names)
+    _deep_merge(data, env_layer)
+    _deep_merge(data, overrides or {})
+    unknown = sorted(set(data.get("providers", {}) or {}) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"invalid configuration:\n  providers.{unknown[0]}: unknown provider (known: {', '.join(names)})"
+        )
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        # Not chained: the pydantic error quotes the rejected values, which may be secrets.
+        raise ConfigError(_describe(exc, origin)) from None

@@ -1,0 +1,121 @@
+"""The shared long-poll helper: wait for a job within a budget, then hand back a handle instead of an error.
+
+It polls at the provider's hinted interval (with jitter), backs off (capped, honouring `Retry-After`) when a poll
+fails transiently, lets an adapter hold the request server-side when its API can (the `hold` argument of
+`Provider.status`), reports progress at every poll, and records every observation in the job registry — so a
+client that disconnects loses nothing: the next `poll` picks the job up where it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from providers.base import JobUpdate, Provider
+from server.clock import Clock
+from server.errors import GenmcpError
+from server.jobs import JobRecord, JobStore
+from server.results import CreditsInfo, error_info
+
+__all__ = ["Poller", "ProgressFn", "apply_update"]
+
+log = logging.getLogger("genmcp.polling")
+
+ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
+"""`(progress, total, message)`: one MCP progress notification."""
+
+_CUTOFF_GRACE = 2.0
+"""Seconds a single poll may run past the budget before it is cut off."""
+_ERROR_BACKOFF_MAX = 30.0
+
+
+def apply_update(job: JobRecord, update: JobUpdate, now: float) -> JobRecord:
+    """The record after one observation of the job upstream."""
+    changes: dict[str, object] = {"updated_at": now, "upstream_status": update.upstream_status or update.state}
+    changes["status"] = "running" if update.state == "running" else update.state
+    if update.progress is not None:
+        changes["progress"] = update.progress
+    elif update.state == "completed":
+        changes["progress"] = 100.0
+    if update.assets:
+        changes["assets"] = update.assets
+    if update.error is not None:
+        changes["error"] = error_info(update.error)
+    if update.details:
+        changes["details"] = {**job.details, **update.details}
+    if update.poll_interval:
+        changes["poll_interval"] = update.poll_interval
+    if update.credits is not None:
+        before = job.credits or CreditsInfo()
+        changes["credits"] = CreditsInfo(
+            charged=update.credits.charged if update.credits.charged is not None else before.charged,
+            remaining=update.credits.remaining if update.credits.remaining is not None else before.remaining,
+            refunded=update.credits.refunded or before.refunded,
+        )
+    return job.model_copy(update=changes)
+
+
+class Poller:
+    """Waits for jobs; one instance serves every provider."""
+
+    def __init__(self, store: JobStore, clock: Clock, rng: random.Random | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def _jittered(self, interval: float) -> float:
+        return interval * self.rng.uniform(0.9, 1.1)
+
+    async def wait(
+        self, job: JobRecord, provider: Provider, deadline: float, progress: ProgressFn | None = None
+    ) -> JobRecord:
+        """Poll `job` until it finishes or `deadline` (monotonic, on the clock) passes; return the latest record.
+
+        A transient poll failure is retried with capped backoff until the deadline. A permanent one (auth, not
+        found) is raised and leaves the record as it was.
+        """
+        assert job.upstream_id is not None, "only submitted jobs can be polled"
+        failures = 0
+        while not job.finished:
+            remaining = deadline - self.clock.now()
+            update: JobUpdate | None = None
+            error: GenmcpError | None = None
+            with anyio.move_on_after(max(0.0, remaining) + _CUTOFF_GRACE):
+                try:
+                    update = await provider.status(job.upstream_id, job.poll_state, hold=max(0.0, remaining))
+                except GenmcpError as exc:
+                    if not exc.retryable:
+                        raise
+                    error = exc
+            if update is None:
+                failures += 1
+                delay = min(_ERROR_BACKOFF_MAX, job.poll_interval * 1.5**failures)
+                if error is not None and error.retry_after is not None:
+                    delay = max(delay, error.retry_after)
+                log.info("poll of %s failed (%s); next in %.1f s", job.handle, error or "cut off", delay)
+            else:
+                failures = 0
+                job = apply_update(job, update, self.clock.wall())
+                await self.store.save(job)
+                if progress is not None:
+                    await self._report(job, progress)
+                delay = self._jittered(job.poll_interval)
+            if job.finished:
+                break
+            remaining = deadline - self.clock.now()
+            if remaining <= 0:
+                break
+            # Sleep to the next poll, or to the deadline for one last look if the next poll falls after it.
+            await self.clock.sleep(min(delay, remaining))
+        return job
+
+    async def _report(self, job: JobRecord, progress: ProgressFn) -> None:
+        elapsed = max(0.0, self.clock.wall() - job.created_at)
+        state = job.upstream_status or job.status
+        if job.progress is not None:
+            await progress(job.progress, 100.0, f"{job.provider} {job.operation}: {state}, {job.progress:.0f}%")
+        else:
+            await progress(round(elapsed, 1), None, f"{job.provider} {job.operation}: {state}, {elapsed:.0f} s")

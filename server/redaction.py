@@ -1,0 +1,63 @@
+"""Keep secrets out of everything that leaves the process: results, errors, logs, job records."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+__all__ = ["Redactor", "RedactingFilter", "strip_query"]
+
+_MASK = "[redacted]"
+# Credentials in common shapes, even ones we were never told about (e.g. a key echoed by an upstream).
+_PATTERNS = (
+    re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer\s+)?[^\s,;\"']+"),
+    re.compile(r"(?i)(x-api-key\s*[:=]\s*)[^\s,;\"']+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+)
+
+
+class Redactor:
+    """Replaces every configured secret (and credential-shaped text) with a mask."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Register more secret values (short values are ignored: masking them would mangle text)."""
+        for secret in secrets:
+            if len(secret) >= 6 and secret not in self._secrets:
+                self._secrets.append(secret)
+        self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _MASK)
+        for pattern in _PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + _MASK, text)
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that renders each record and scrubs it."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redact = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg = self._redact(message)
+        record.args = None
+        return True
+
+
+def strip_query(url: str) -> str:
+    """A URL without its query string and fragment (they may carry credentials)."""
+    return url.split("?", 1)[0].split("#", 1)[0]

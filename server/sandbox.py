@@ -1,0 +1,59 @@
+"""`--sandbox`: every provider served by its local simulator on a loopback port of this process.
+
+The simulators speak the providers' real HTTP, so the adapters run unchanged; their result URLs point at this
+loopback server, so a client on this machine can open the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Generator, Mapping
+
+import anyio
+import uvicorn
+from anyio.abc import TaskGroup
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from providers.base import Simulator
+
+__all__ = ["SandboxServer"]
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process's main server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class SandboxServer:
+    """Serves simulators under `/<provider>` on a loopback port chosen at construction."""
+
+    def __init__(self, simulators: Mapping[str, Simulator]) -> None:
+        self.simulators = dict(simulators)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        for name, simulator in self.simulators.items():
+            simulator.public_url = self.base(name)
+        app = Starlette(routes=[Mount(f"/{name}", app=sim.app) for name, sim in self.simulators.items()])
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+        self._server = _QuietServer(config)
+
+    def base(self, provider: str) -> str:
+        """Where a provider's simulator is served."""
+        return f"{self.url}/{provider}"
+
+    async def start(self, task_group: TaskGroup) -> None:
+        """Start serving in `task_group`; returns once the port accepts connections."""
+        task_group.start_soon(self._server.serve, [self._socket])
+        with anyio.fail_after(10):
+            while not self._server.started:
+                await anyio.sleep(0.01)
+
+    def stop(self) -> None:
+        """Ask the server to finish."""
+        self._server.should_exit = True
