@@ -132,8 +132,12 @@ class Operation:
 class Simulator(Protocol):
     """A local imitation of a provider's API (for `--sandbox` and tests)."""
 
-    app: ASGIApp
     public_url: str
+
+    @property
+    def app(self) -> ASGIApp:
+        """The simulator's ASGI app."""
+        ...
 
 
 class Provider(ABC):

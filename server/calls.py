@@ -21,12 +21,13 @@ from server.errors import GenmcpError, InvalidInput, NotFoundError, SubmitUnknow
 from server.inputs import ImageInputs
 from server.jobs import JobRecord, JobStore
 from server.polling import Poller, ProgressFn, apply_update
-from server.results import CreditsInfo, ErrorInfo, ToolResult, error_info
+from server.results import CreditsInfo, ErrorInfo, Status, ToolResult, error_info
 
 __all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
 
 log = logging.getLogger("genmcp.calls")
 
+_STATUS_SHOWN: dict[str, Status] = {"completed": "completed", "running": "running", "submitting": "running"}
 _HANDLE = re.compile(r"^(?P<provider>[a-z][a-z0-9_]{0,31}):(?P<id>[A-Za-z0-9][A-Za-z0-9._~-]{0,199})$")
 
 
@@ -234,7 +235,7 @@ class Calls:
 
     def to_result(self, job: JobRecord) -> ToolResult:
         """The client's view of a job record."""
-        status = {"completed": "completed", "running": "running", "submitting": "running"}.get(job.status, "failed")
+        status: Status = _STATUS_SHOWN.get(job.status, "failed")
         error = job.error
         if job.status == "cancelled" and error is None:
             error = ErrorInfo(code="cancelled", message="The job was cancelled.", retryable=False, charged=None)
@@ -249,7 +250,7 @@ class Calls:
         return ToolResult(
             provider=job.provider,
             operation=job.operation,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             job=job.handle,
             assets=job.assets,
             credits=job.credits,

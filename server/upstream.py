@@ -104,7 +104,7 @@ class UpstreamClient:
 
     def backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter for retry number `attempt` (0-based)."""
-        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
+        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2.0**attempt)
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
     async def request(
