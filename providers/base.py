@@ -17,10 +17,10 @@ from server.errors import GenmcpError
 from server.results import Asset, CreditsInfo
 
 if TYPE_CHECKING:
-    from server.inputs import ImageInputs
     from starlette.types import ASGIApp
 
     from server.config import ProviderSettings
+    from server.inputs import ImageInputs
     from server.upstream import UpstreamClient
 
 __all__ = [

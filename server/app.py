@@ -78,7 +78,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.sandbox = uses_sandbox(settings)
         self.redactor = Redactor(settings.secrets())
-        self.store = SqliteJobStore(settings.jobs.resolved_db_path())
+        self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
         self.sandbox_server: SandboxServer | None = None
         if self.sandbox:
             now = self.clock.now
@@ -98,6 +98,7 @@ class Runtime:
             jobs=settings.jobs,
             inputs=ImageInputs(settings.inputs),
             sandbox=self.sandbox,
+            redactor=self.redactor,
         )
         self.mcp: MCPServer[Any] = MCPServer(
             "genmcp",
@@ -218,4 +219,3 @@ def require_safe_bind(settings: Settings) -> None:
             "your credits. Listen on 127.0.0.1, or pass --insecure (server.insecure = true) if a proxy in front "
             "authenticates callers."
         )
-

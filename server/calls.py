@@ -21,6 +21,7 @@ from server.errors import GenmcpError, InvalidInput, NotFoundError, SubmitUnknow
 from server.inputs import ImageInputs
 from server.jobs import JobRecord, JobStore
 from server.polling import Poller, ProgressFn, apply_update
+from server.redaction import Redactor
 from server.results import CreditsInfo, ErrorInfo, Status, ToolResult, error_info
 
 __all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
@@ -87,7 +88,9 @@ class Calls:
         jobs: JobSettings,
         inputs: ImageInputs,
         sandbox: bool,
+        redactor: Redactor,
     ) -> None:
+        self.redact = redactor
         self.providers = providers
         self.store = store
         self.poller = poller
@@ -122,7 +125,7 @@ class Calls:
         else:
             job = await self._submit(provider, operation, args, context, caller)
         if job.status == "running":
-            job = await self.poller.wait(job, provider, deadline, progress)
+            job = await self.poller.wait(job, provider, deadline, progress, just_submitted=True)
         return self.to_result(job)
 
     async def _submit(
@@ -170,6 +173,14 @@ class Calls:
                     }
                 )
                 await self.store.save(job)
+            elif self.redact(outcome.upstream_id) != outcome.upstream_id:
+                leaked = SubmitUnknown(
+                    f"{provider.title} answered a job id that contains a configured secret; genmcp will not store "
+                    "or show it. The job may have started.",
+                    charged=None,
+                )
+                await self._record_failure(job, leaked)
+                raise leaked
             else:
                 job = self._submitted(job, provider, outcome)
                 await self.store.save(job)
@@ -274,7 +285,7 @@ class Calls:
     ) -> ToolResult:
         """Finish (or report on) a job by handle; a finished job is answered from the registry alone."""
         match = _HANDLE.match(handle.strip())
-        if not match:
+        if not match or self.redact(handle) != handle:
             raise InvalidInput(
                 f"'{handle[:80]}' is not a job handle. Handles look like 'conceptviz:abc123' "
                 "(the `job` field of a running result, or listed by the `jobs` tool)."

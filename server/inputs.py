@@ -48,8 +48,9 @@ class ImageInputs:
         self._dirs = [Path(d).expanduser().resolve() for d in settings.allowed_dirs]
 
     @property
-    def _max_mib(self) -> str:
-        return f"{self.settings.max_image_bytes / (1024 * 1024):g} MiB"
+    def _limit(self) -> str:
+        size = self.settings.max_image_bytes
+        return f"{size / 1024 / 1024:.3g} MiB" if size >= 1024 * 1024 else f"{size / 1024:.3g} KiB"
 
     def reference(self, value: str, *, field: str) -> str:
         """An image as a provider-fetchable URL or a data URL.
@@ -100,13 +101,13 @@ class ImageInputs:
         limit = self.settings.max_image_bytes
         # Checked before decoding, so an oversized payload costs no memory.
         if len(encoded) > math.ceil(limit / 3) * 4 + len(encoded) // 76 * 2 + 4:
-            raise InvalidInput(f"{field}: the image is larger than the {self._max_mib} limit (inputs.max_image_bytes).")
+            raise InvalidInput(f"{field}: the image is larger than the {self._limit} limit (inputs.max_image_bytes).")
         try:
             data = base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidInput(f"{field}: the base64 data is invalid ({exc}).") from exc
         if len(data) > limit:
-            raise InvalidInput(f"{field}: the image is larger than the {self._max_mib} limit (inputs.max_image_bytes).")
+            raise InvalidInput(f"{field}: the image is larger than the {self._limit} limit (inputs.max_image_bytes).")
         return data
 
     def _require_image(self, data: bytes, field: str) -> str:
@@ -132,6 +133,6 @@ class ImageInputs:
         if not path.is_file():
             raise InvalidInput(f"{field}: '{text[:120]}' is not a regular file.")
         if path.stat().st_size > self.settings.max_image_bytes:
-            raise InvalidInput(f"{field}: the file is larger than the {self._max_mib} limit (inputs.max_image_bytes).")
+            raise InvalidInput(f"{field}: the file is larger than the {self._limit} limit (inputs.max_image_bytes).")
         data = path.read_bytes()
         return f"data:{self._require_image(data, field)};base64,{base64.b64encode(data).decode()}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -138,9 +139,10 @@ class SqliteJobStore:
     event loop instead of paying a thread hop per call.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redact: Callable[[str], str] = str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._redact = redact
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -155,7 +157,8 @@ class SqliteJobStore:
             job.caller,
             job.created_at,
             job.updated_at,
-            job.model_dump_json(),
+            # A provider that echoes a key (even as a job id) must not get it written to disk.
+            self._redact(job.model_dump_json()),
             job.id,
         )
         sql = (

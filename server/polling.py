@@ -70,15 +70,27 @@ class Poller:
         return interval * self.rng.uniform(0.9, 1.1)
 
     async def wait(
-        self, job: JobRecord, provider: Provider, deadline: float, progress: ProgressFn | None = None
+        self,
+        job: JobRecord,
+        provider: Provider,
+        deadline: float,
+        progress: ProgressFn | None = None,
+        *,
+        just_submitted: bool = False,
     ) -> JobRecord:
         """Poll `job` until it finishes or `deadline` (monotonic, on the clock) passes; return the latest record.
 
         A transient poll failure is retried with capped backoff until the deadline. A permanent one (auth, not
-        found) is raised and leaves the record as it was.
+        found) is raised and leaves the record as it was. A job `just_submitted` is first looked at after one
+        interval (it cannot be done yet); a job being resumed is looked at at once.
         """
         assert job.upstream_id is not None, "only submitted jobs can be polled"
         failures = 0
+        if just_submitted:
+            first = self._jittered(job.poll_interval)
+            if self.clock.now() + first > deadline:
+                return job
+            await self.clock.sleep(first)
         while not job.finished:
             remaining = deadline - self.clock.now()
             update: JobUpdate | None = None

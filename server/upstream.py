@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -50,6 +51,7 @@ _STATUS_ERRORS: dict[int, tuple[type[GenmcpError], str]] = {
 log = logging.getLogger("genmcp.upstream")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+_TAGS = re.compile(r"<[^>]{0,2000}>")
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 _MAX_RETRY_AFTER = 120.0
 
@@ -72,8 +74,9 @@ def retry_after_seconds(response: httpx2.Response, *, now: float | None = None) 
 
 
 def excerpt(response: httpx2.Response, limit: int = 160) -> str:
-    """A short, single-line excerpt of a response body for error messages."""
-    text = " ".join(response.text.split())
+    """A short, single-line excerpt of a response body for error messages (markup stripped)."""
+    text = _TAGS.sub(" ", response.text[:20_000])
+    text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "") if text else "(empty body)"
 
 

@@ -71,7 +71,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "upstream": {"backoff_base": 0.5, "backoff_max": 4},
     }
     for section, values in overrides.items():
-        data.setdefault(section, {}).update(values)
+        if section == "providers":
+            for name, conf in values.items():
+                data["providers"].setdefault(name, {}).update(conf)
+        else:
+            data.setdefault(section, {}).update(values)
     return load_settings(None, env={}, provider_names=[p.name for p in PROVIDERS], overrides=data)
 
 
@@ -81,9 +85,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def runtime(
-    settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator
-) -> AsyncIterator[Runtime]:
+async def runtime(settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator) -> AsyncIterator[Runtime]:
     transport = httpx2.ASGITransport(app=simulator.app)
     async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as rt:
         yield rt

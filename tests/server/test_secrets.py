@@ -1,0 +1,89 @@
+"""A canary key never leaves the process: not in results, errors, logs, the job store or the CLI's output."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+
+from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from server import cli
+from server.app import Runtime
+from server.redaction import RedactingFilter, Redactor
+from tests.conftest import FakeClock, make_settings
+
+pytestmark = pytest.mark.anyio
+
+CANARY = "cvk_CANARY_5f1d2e3c4b5a69788796a5b4"
+
+
+async def test_a_canary_key_echoed_by_the_provider_never_reaches_results_logs_or_the_store(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Logs leave the process through the handler `genmcp serve` installs, which carries this filter.
+    caplog.handler.addFilter(RedactingFilter(Redactor([CANARY])))
+    simulator = ConceptVizSimulator(
+        accounts={CANARY: ConceptVizAccount()}, job_seconds=10, now=clock.now, echo_key_in_errors=True
+    )
+    settings = make_settings(tmp_path, providers={"conceptviz": {"api_key": CANARY}})
+    simulator.faults.add(
+        "POST", "/api/v1/generate", status=400, body={"error": f"bad body for key {CANARY}", "code": "INVALID_BODY"}
+    )
+    simulator.faults.add(
+        "GET", "/api/v1/task/", status=502, body=f"<pre>upstream said Authorization: Bearer {CANARY}</pre>", times=2
+    )
+    simulator.faults.add(
+        "POST", "/api/v1/edit", status=200, body={"taskId": CANARY, "status": "pending"}, after_handling=True
+    )
+    outputs: list[str] = []
+    transport = httpx2.ASGITransport(app=simulator.app)
+    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
+        async with Client(runtime.mcp) as client:
+            calls: list[tuple[str, dict[str, Any]]] = [
+                ("conceptviz_generate", {"prompt": "echo"}),
+                ("conceptviz_generate", {"prompt": "ok", "wait": 55}),
+                ("conceptviz_edit", {"prompt": "p", "images": ["https://example.com/a.png"]}),
+                ("poll", {"job": f"conceptviz:{CANARY}"}),
+                ("jobs", {}),
+                ("credits", {}),
+            ]
+            for name, args in calls:
+                result = await client.call_tool(name, args)
+                outputs.append(result.model_dump_json())
+        simulator.accounts.clear()  # now the key is unknown upstream, and the simulator quotes it back
+        with pytest.raises(Exception) as refused:
+            await runtime.providers["conceptviz"].check()
+        outputs.append(str(refused.value))
+
+    assert any("[redacted]" in text for text in outputs), "the echoes were exercised"
+    for text in outputs:
+        assert CANARY not in text
+    assert CANARY not in caplog.text
+    for path in tmp_path.glob("jobs.sqlite3*"):
+        assert CANARY.encode() not in path.read_bytes()
+
+
+def test_the_cli_log_handler_masks_keys_and_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings(tmp_path, providers={"conceptviz": {"api_key": CANARY}})
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        cli._configure_logging(settings)
+        logging.getLogger("genmcp.test").warning("key %s and X-API-Key: kolbo_live_abcdef123456", CANARY)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert CANARY not in err and "kolbo_live_abcdef123456" not in err
+    assert "key [redacted]" in err
+
+
+def test_redactor_masks_longest_secret_first_and_ignores_tiny_values() -> None:
+    redact = Redactor(["abc", "secret-one", "secret-one-longer"])
+    assert redact("x secret-one-longer y secret-one abc") == "x [redacted] y [redacted] abc"
+    assert redact("Authorization: Bearer eyJhbGciOi.J9.x") == "Authorization: [redacted]"
