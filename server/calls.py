@@ -29,7 +29,7 @@ __all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
 log = logging.getLogger("genmcp.calls")
 
 _STATUS_SHOWN: dict[str, Status] = {"completed": "completed", "running": "running", "submitting": "running"}
-_HANDLE = re.compile(r"^(?P<provider>[a-z][a-z0-9_]{0,31}):(?P<id>[A-Za-z0-9][A-Za-z0-9._~-]{0,199})$")
+_HANDLE = re.compile(r"^(?P<provider>[a-z][a-z0-9_]{0,31}):(?P<id>[A-Za-z0-9_-][A-Za-z0-9._~-]{0,199})$")
 
 
 def _iso(ts: float) -> str:

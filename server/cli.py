@@ -120,8 +120,8 @@ async def _tools(settings: Settings) -> None:
     for tool in tools:
         hints = tool.annotations
         kind = "read" if hints and hints.read_only_hint else "spends"
-        summary = (tool.description or "").split("\n", 1)[0]
-        print(f"{tool.name:<{width}}  {kind:<6}  {summary}")
+        summary = (tool.description or "").split("\n", 1)[0].split(". ", 1)[0].rstrip(".")
+        print(f"{tool.name:<{width}}  {kind:<6}  {summary[:110]}{'…' if len(summary) > 110 else ''}")
 
 
 async def _check(settings: Settings) -> int:
