@@ -40,6 +40,10 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.3g} MiB" if n >= 1024 * 1024 else f"{n / 1024:.3g} KiB"
+
+
 class ImageInputs:
     """Turns an image argument into what a provider takes, refusing anything unsafe before any upstream request."""
 
@@ -49,8 +53,7 @@ class ImageInputs:
 
     @property
     def _limit(self) -> str:
-        size = self.settings.max_image_bytes
-        return f"{size / 1024 / 1024:.3g} MiB" if size >= 1024 * 1024 else f"{size / 1024:.3g} KiB"
+        return _size(self.settings.max_image_bytes)
 
     def reference(self, value: str, *, field: str) -> str:
         """An image as a provider-fetchable URL or a data URL.
@@ -101,7 +104,10 @@ class ImageInputs:
         limit = self.settings.max_image_bytes
         # Checked before decoding, so an oversized payload costs no memory.
         if len(encoded) > math.ceil(limit / 3) * 4 + len(encoded) // 76 * 2 + 4:
-            raise InvalidInput(f"{field}: the image is larger than the {self._limit} limit (inputs.max_image_bytes).")
+            raise InvalidInput(
+                f"{field}: the image (about {_size(len(encoded) * 3 // 4)}) is larger than the {self._limit} limit "
+                "(inputs.max_image_bytes)."
+            )
         try:
             data = base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError) as exc:

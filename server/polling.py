@@ -85,6 +85,7 @@ class Poller:
         interval (it cannot be done yet); a job being resumed is looked at at once.
         """
         assert job.upstream_id is not None, "only submitted jobs can be polled"
+        reporter = _ProgressReporter(progress, self.clock) if progress is not None else None
         failures = 0
         if just_submitted:
             first = self._jittered(job.poll_interval)
@@ -112,8 +113,8 @@ class Poller:
                 failures = 0
                 job = apply_update(job, update, self.clock.wall())
                 await self.store.save(job)
-                if progress is not None:
-                    await self._report(job, progress)
+                if reporter is not None:
+                    await reporter.report(job, update)
                 delay = self._jittered(job.poll_interval)
             if job.finished:
                 break
@@ -124,10 +125,31 @@ class Poller:
             await self.clock.sleep(min(delay, remaining))
         return job
 
-    async def _report(self, job: JobRecord, progress: ProgressFn) -> None:
-        elapsed = max(0.0, self.clock.wall() - job.created_at)
+
+class _ProgressReporter:
+    """Progress notifications for one wait: the provider's percentage when it gives one, else seconds elapsed.
+
+    The scale is chosen at the first report and kept, and values only ever increase (as MCP requires).
+    """
+
+    def __init__(self, send: ProgressFn, clock: Clock) -> None:
+        self.send = send
+        self.clock = clock
+        self.percent: bool | None = None
+        self.last = -1.0
+
+    async def report(self, job: JobRecord, update: JobUpdate) -> None:
         state = job.upstream_status or job.status
-        if job.progress is not None:
-            await progress(job.progress, 100.0, f"{job.provider} {job.operation}: {state}, {job.progress:.0f}%")
+        label = f"{job.provider} {job.operation}: {state}"
+        if self.percent is None:
+            self.percent = update.progress is not None
+        if self.percent:
+            value = update.progress if update.progress is not None else (100.0 if job.finished else self.last)
+            value = min(100.0, max(value, self.last + 0.01))
+            total: float | None = 100.0
+            message = f"{label}, {value:.0f}%"
         else:
-            await progress(round(elapsed, 1), None, f"{job.provider} {job.operation}: {state}, {elapsed:.0f} s")
+            elapsed = max(0.0, self.clock.wall() - job.created_at)
+            value, total, message = max(round(elapsed, 1), self.last + 0.1), None, f"{label}, {elapsed:.0f} s"
+        self.last = value
+        await self.send(value, total, message)

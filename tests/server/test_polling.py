@@ -165,3 +165,22 @@ async def test_read_timeout_on_submit_sends_once_and_records_submit_unknown(
         jobs = await runtime.store.list()
         assert [j.status for j in jobs] == ["submit_unknown"]
         assert jobs[0].error is not None and jobs[0].error.charged is None
+
+
+async def test_progress_only_increases_even_when_a_job_finishes_long_after_it_started(
+    runtime: Runtime, simulator: ConceptVizSimulator, clock: FakeClock
+) -> None:
+    simulator.job_seconds = 200
+    started = await _generate(runtime, wait=0)
+    assert started.job is not None
+    clock.advance(160)
+    values: list[float] = []
+
+    async def progress(value: float, total: float | None, message: str) -> None:
+        values.append(value)
+
+    result = await runtime.calls.poll(started.job, wait=55, progress=progress)
+
+    assert result.status == "completed"
+    assert len(values) >= 5
+    assert all(later > earlier for earlier, later in zip(values, values[1:], strict=False))
