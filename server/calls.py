@@ -128,6 +128,17 @@ class Calls:
             job = await self.poller.wait(job, provider, deadline, progress, just_submitted=True)
         return self.to_result(job)
 
+    def _new_record(self, provider: Provider, operation: Operation, caller: str | None) -> JobRecord:
+        now = self.clock.wall()
+        return JobRecord(
+            provider=provider.name,
+            operation=operation.name,
+            created_at=now,
+            updated_at=now,
+            caller=caller,
+            sandbox=self.sandbox,
+        )
+
     async def _submit(
         self,
         provider: Provider,
@@ -136,15 +147,7 @@ class Calls:
         context: OperationContext,
         caller: str | None,
     ) -> JobRecord:
-        now = self.clock.wall()
-        job = JobRecord(
-            provider=provider.name,
-            operation=operation.name,
-            created_at=now,
-            updated_at=now,
-            caller=caller,
-            sandbox=self.sandbox,
-        )
+        job = self._new_record(provider, operation, caller)
         await self.store.create(job)
         # Shielded: once the paid request is on its way, a client that cancels or disconnects must not stop us
         # from recording what the provider answered. The upstream timeouts bound this block.
@@ -215,16 +218,7 @@ class Calls:
         self, provider: Provider, operation: Operation, outcome: Completed | Submitted, caller: str | None
     ) -> JobRecord:
         assert isinstance(outcome, Submitted)
-        now = self.clock.wall()
-        job = JobRecord(
-            provider=provider.name,
-            operation=operation.name,
-            created_at=now,
-            updated_at=now,
-            caller=caller,
-            sandbox=self.sandbox,
-        )
-        job = self._submitted(job, provider, outcome)
+        job = self._submitted(self._new_record(provider, operation, caller), provider, outcome)
         await self.store.create(job)
         return job
 

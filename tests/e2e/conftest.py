@@ -28,6 +28,17 @@ GENMCP = str(Path(sys.executable).parent / "genmcp")
 
 TOOLS = {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
 """The tools a sandbox server with only ConceptViz serves."""
+INITIALIZE: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "genmcp-e2e", "version": "0"},
+    },
+}
+"""A JSON-RPC initialize request, for tests that speak the protocol by hand."""
 JOB_SECONDS = 3
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0

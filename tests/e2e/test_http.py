@@ -19,6 +19,7 @@ from PIL import Image
 
 from tests.e2e.conftest import (
     GENMCP,
+    INITIALIZE,
     TOOLS,
     GenmcpServer,
     ProgressRecorder,
@@ -31,16 +32,6 @@ from tests.e2e.conftest import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "genmcp-e2e", "version": "0"},
-    },
-}
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 

@@ -16,6 +16,7 @@ from mcp_types import ResourceLink
 
 from tests.e2e.conftest import (
     GENMCP,
+    INITIALIZE,
     TOOLS,
     ProcessLog,
     ProgressRecorder,
@@ -103,19 +104,7 @@ async def test_stdout_carries_only_protocol(process_log: ProcessLog) -> None:
     messages: list[dict[str, Any]] = []
     try:
         with anyio.fail_after(20):
-            _send(
-                process,
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "initialize",
-                    "params": {
-                        "protocolVersion": "2025-06-18",
-                        "capabilities": {},
-                        "clientInfo": {"name": "genmcp-e2e", "version": "0"},
-                    },
-                },
-            )
+            _send(process, INITIALIZE)
             messages.append(await _next_message(stdout))
             _send(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
             _send(process, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
