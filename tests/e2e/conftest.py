@@ -11,13 +11,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -102,29 +102,35 @@ def process_log(tmp_path: Path) -> ProcessLog:
     return ProcessLog(workdir=tmp_path, stderr_path=tmp_path / "stderr.log")
 
 
-async def _wait_until_healthy(server: GenmcpServer) -> None:
-    """Poll `GET /healthz` in short steps until it answers 200; fail (with stderr) on exit or after 20 s."""
-    async with httpx2.AsyncClient(timeout=httpx2.Timeout(2.0)) as http:
-        try:
-            with anyio.fail_after(START_TIMEOUT):
-                while True:
-                    code = server.process.poll()
-                    if code is not None:
-                        pytest.fail(f"genmcp exited with code {code} during start-up:\n{server.stderr()}")
-                    try:
-                        response = await http.get(f"{server.base_url}/healthz")
-                    except httpx2.TransportError:
-                        pass
-                    else:
-                        if response.status_code == 200:
-                            return
-                    await anyio.sleep(0.05)
-        except TimeoutError:
-            pytest.fail(f"genmcp did not answer /healthz within {START_TIMEOUT:g} s:\n{server.stderr()}")
+READY_LINE = b"Application startup complete"
+"""What uvicorn logs once the app's lifespan (registry, sandbox simulators) has started."""
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Terminate, then kill after a bounded wait; always reaps the process."""
+def _follow_stderr(process: subprocess.Popen[bytes], path: Path, ready: threading.Event) -> None:
+    """Copy the process's stderr to `path` line by line, and signal `ready` at the start-up line or at exit."""
+    assert process.stderr is not None
+    with path.open("wb") as sink:
+        for line in process.stderr:
+            sink.write(line)
+            sink.flush()
+            if READY_LINE in line:
+                ready.set()
+    ready.set()
+
+
+def _wait_until_ready(server: GenmcpServer, ready: threading.Event) -> None:
+    """Block until the server logged that it started (event-driven, bounded), then check `GET /healthz`."""
+    if not ready.wait(START_TIMEOUT):
+        pytest.fail(f"genmcp did not start within {START_TIMEOUT:g} s:\n{server.stderr()}")
+    code = server.process.poll()
+    if code is not None:
+        pytest.fail(f"genmcp exited with code {code} during start-up:\n{server.stderr()}")
+    response = httpx2.get(f"{server.base_url}/healthz", timeout=5)
+    assert response.status_code == 200, server.stderr()
+
+
+def stop_process(process: subprocess.Popen[bytes], reader: threading.Thread | None = None) -> None:
+    """Terminate, then kill after a bounded wait; always reaps the process (and lets `reader` drain its pipe)."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -132,6 +138,8 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_TIMEOUT)
+    if reader is not None:
+        reader.join(timeout=STOP_TIMEOUT)
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
@@ -143,21 +151,23 @@ def running_server(workdir: Path, **extra_env: str) -> Iterator[GenmcpServer]:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     stderr_path = workdir / "stderr.log"
-    with stderr_path.open("wb") as stderr_file:
-        process = subprocess.Popen(
-            [GENMCP, "serve", "--sandbox", "--host", "127.0.0.1", "--port", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr_file,
-            env=clean_env(workdir, **extra_env),
-            cwd=workdir,  # so a ./genmcp.toml in the checkout is not picked up
-        )
-        server = GenmcpServer(process=process, port=port, workdir=workdir, stderr_path=stderr_path)
-        try:
-            anyio.run(_wait_until_healthy, server)
-            yield server
-        finally:
-            stop_process(process)
+    process = subprocess.Popen(
+        [GENMCP, "serve", "--sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=clean_env(workdir, **extra_env),
+        cwd=workdir,  # so a ./genmcp.toml in the checkout is not picked up
+    )
+    ready = threading.Event()
+    follower = threading.Thread(target=_follow_stderr, args=(process, stderr_path, ready), daemon=True)
+    follower.start()
+    server = GenmcpServer(process=process, port=port, workdir=workdir, stderr_path=stderr_path)
+    try:
+        _wait_until_ready(server, ready)
+        yield server
+    finally:
+        stop_process(process, follower)
 
 
 @pytest.fixture(scope="module")
