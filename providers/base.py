@@ -19,6 +19,7 @@ from server.results import Asset, CreditsInfo
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+    from server.artifacts import Files
     from server.config import ProviderSettings
     from server.inputs import ImageInputs
     from server.upstream import UpstreamClient
@@ -102,8 +103,9 @@ class OperationContext:
     """What an operation handler may use besides its arguments."""
 
     inputs: ImageInputs
+    files: Files
     deadline: float
-    """Monotonic time by which the call must answer."""
+    """Monotonic time by which the call must answer (informational: blocking calls run past it)."""
 
 
 Handler = Callable[[Any, OperationContext], Awaitable[Completed | Submitted]]
@@ -127,6 +129,11 @@ class Operation:
     cost: str
     duration: str
     returns: str
+    blocking: bool = False
+    """The provider answers synchronously, possibly after minutes: genmcp runs the call in the background so the
+    tool can answer `running` within its budget (the job's handle is then genmcp's own id)."""
+    max_seconds: float = 600.0
+    """For a blocking call: how long it may take before it is considered lost."""
 
 
 class Simulator(Protocol):

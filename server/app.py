@@ -5,7 +5,7 @@ Starlette app (with the MCP endpoint, `/healthz` and the DNS-rebinding guard).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import Any
@@ -13,8 +13,12 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx2
-from mcp.server.mcpserver import MCPServer
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import InputRequiredResult
+from pydantic import AnyUrl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,14 +26,19 @@ from starlette.responses import JSONResponse, Response
 from providers import PROVIDERS
 from providers.base import Provider
 from server import __version__
+from server.artifacts import ARTIFACT_URI, FileArtifactStore, Files
+from server.background import BackgroundRuns
 from server.calls import Calls
 from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.errors import ConfigError
+from server.fetch import Fetcher, Resolver
 from server.inputs import ImageInputs
 from server.jobs import SqliteJobStore
 from server.polling import Poller
+from server.previews import Previews
 from server.redaction import Redactor
+from server.routes import artifact_response
 from server.sandbox import SandboxServer
 from server.tools import build_tools
 from server.upstream import UpstreamClient
@@ -60,6 +69,33 @@ def uses_sandbox(settings: Settings) -> bool:
     return not any(settings.provider(cls.name).enabled and settings.provider(cls.name).api_key for cls in PROVIDERS)
 
 
+class GenmcpServer(MCPServer[Any]):
+    """The SDK's server, reading `artifact://<id>` resources with each file's own MIME type."""
+
+    def __init__(self, *args: Any, files: Files, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.files = files
+
+        @self.resource(
+            f"{ARTIFACT_URI}{{artifact_id}}",
+            name="artifact",
+            description="A file genmcp holds (a result, or a member of a result ZIP).",
+        )
+        def artifact(artifact_id: str) -> bytes:  # listed only; reads are answered by read_resource
+            raise ResourceNotFoundError(f"no artifact {artifact_id}")
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        text = str(uri)
+        if not text.startswith(ARTIFACT_URI):
+            return await super().read_resource(uri, context)
+        artifact = self.files.store.get(text[len(ARTIFACT_URI) :])
+        if artifact is None:
+            raise ResourceNotFoundError(f"No artifact at {text[:80]} (unknown, expired or malformed id).")
+        return [ReadResourceContents(content=self.files.store.read(artifact), mime_type=artifact.mime_type)]
+
+
 class Runtime:
     """Everything one genmcp process holds. Use as an async context manager around serving.
 
@@ -73,12 +109,27 @@ class Runtime:
         *,
         clock: Clock | None = None,
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
+        fetch_transport: httpx2.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.sandbox = uses_sandbox(settings)
         self.redactor = Redactor(settings.secrets())
         self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
+        self.artifacts = FileArtifactStore(
+            settings.artifacts.resolved_dir(), ttl_seconds=settings.artifacts.ttl_seconds, clock=self.clock.wall
+        )
+        self.files = Files(self.artifacts, settings.server.public_url or None)
+        inputs = settings.inputs
+        self.fetcher = Fetcher(
+            allow_hosts=inputs.allow_hosts,
+            max_bytes=inputs.max_image_bytes,
+            timeout=inputs.fetch_timeout,
+            resolver=resolver,
+            transport=fetch_transport,
+        )
+        self.runs = BackgroundRuns()
         self.sandbox_server: SandboxServer | None = None
         if self.sandbox:
             now = self.clock.now
@@ -89,24 +140,31 @@ class Runtime:
                     if settings.provider(cls.name).enabled
                 }
             )
+            self.fetcher.allow(urlsplit(self.sandbox_server.url).netloc)
         self.providers = self._build_providers(transports or {})
         self.calls = Calls(
             providers=self.providers,
             store=self.store,
-            poller=Poller(self.store, self.clock),
+            poller=Poller(self.store, self.clock, self.runs),
             clock=self.clock,
             jobs=settings.jobs,
-            inputs=ImageInputs(settings.inputs),
+            inputs=ImageInputs(
+                inputs, artifacts=self.artifacts, fetcher=self.fetcher, public_base=settings.server.public_url or None
+            ),
+            files=self.files,
+            runs=self.runs,
             sandbox=self.sandbox,
             redactor=self.redactor,
         )
-        self.mcp: MCPServer[Any] = MCPServer(
+        previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
+        self.mcp = GenmcpServer(
             "genmcp",
             title="genmcp",
             version=__version__,
             instructions=INSTRUCTIONS,
-            tools=build_tools(self.providers, self.calls, self.redactor),
+            tools=build_tools(self.providers, self.calls, self.redactor, previews),
             log_level=settings.server.log_level,
+            files=self.files,
         )
         self._stack: AsyncExitStack | None = None
 
@@ -145,15 +203,23 @@ class Runtime:
             stack.push_async_callback(self.store.close)
             for provider in self.providers.values():
                 stack.push_async_callback(provider.client.http.aclose)
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            # Background calls stop with the runtime; their jobs are marked interrupted at the next start.
+            stack.callback(task_group.cancel_scope.cancel)
+            self.runs.attach(task_group)
+            stack.callback(self.runs.attach, None)
             if self.sandbox_server is not None:
-                task_group = await stack.enter_async_context(anyio.create_task_group())
-                stack.callback(self.sandbox_server.stop)
+                stack.push_async_callback(self.sandbox_server.stop)
                 await self.sandbox_server.start(task_group)
+            self.artifacts.cleanup()
             grace = self.settings.upstream.connect_timeout + self.settings.upstream.read_timeout + 30
             now = self.clock.wall()
             interrupted = await self.store.mark_interrupted(now, older_than=now - grace)
             if interrupted:
                 log.warning("%d job(s) were interrupted while being submitted; marked submit_unknown", interrupted)
+            lost = await self.calls.recover()
+            if lost:
+                log.warning("%d background call(s) of a stopped genmcp were marked interrupted", lost)
         except BaseException:
             await stack.__aexit__(None, None, None)
             raise
@@ -187,7 +253,13 @@ class Runtime:
                 {"status": "ok", "version": __version__, "providers": sorted(self.providers), "sandbox": self.sandbox}
             )
 
+        async def artifact(request: Request) -> Response:
+            return artifact_response(self.artifacts, request)
+
+        server = self.settings.server
+        self.files.base_url = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
         self.mcp.custom_route("/healthz", methods=["GET"])(healthz)
+        self.mcp.custom_route("/artifacts/{artifact_id}", methods=["GET"])(artifact)
         app = self.mcp.streamable_http_app(
             streamable_http_path=self.settings.server.path,
             transport_security=self.transport_security(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,12 +16,14 @@ import anyio
 from pydantic import BaseModel, Field, ValidationError
 
 from providers.base import Balance, Completed, Operation, OperationContext, OperationInput, Provider, Submitted
+from server.artifacts import Files
+from server.background import BackgroundRuns
 from server.clock import Clock
 from server.config import JobSettings
 from server.errors import GenmcpError, InvalidInput, NotFoundError, SubmitUnknown
 from server.inputs import ImageInputs
 from server.jobs import JobRecord, JobStore
-from server.polling import Poller, ProgressFn, apply_update
+from server.polling import INTERRUPTED, Poller, ProgressFn, apply_update
 from server.redaction import Redactor
 from server.results import CreditsInfo, ErrorInfo, Status, ToolResult, error_info
 
@@ -87,9 +90,13 @@ class Calls:
         clock: Clock,
         jobs: JobSettings,
         inputs: ImageInputs,
+        files: Files,
+        runs: BackgroundRuns,
         sandbox: bool,
         redactor: Redactor,
     ) -> None:
+        self.files = files
+        self.runs = runs
         self.redact = redactor
         self.providers = providers
         self.store = store
@@ -116,7 +123,9 @@ class Calls:
     ) -> ToolResult:
         """Run one operation: a read answers directly; a spend is registered, submitted once, then awaited."""
         deadline = self.clock.now() + self.budget(wait)
-        context = OperationContext(inputs=self.inputs, deadline=deadline)
+        context = OperationContext(inputs=self.inputs, files=self.files, deadline=deadline)
+        if operation.blocking:
+            return await self._run_blocking(provider, operation, args, deadline, progress, caller)
         if operation.kind != "spend":
             outcome = await operation.handler(args, context)
             if isinstance(outcome, Completed):
@@ -127,6 +136,86 @@ class Calls:
         if job.status == "running":
             job = await self.poller.wait(job, provider, deadline, progress, just_submitted=True)
         return self.to_result(job)
+
+    async def _run_blocking(
+        self,
+        provider: Provider,
+        operation: Operation,
+        args: OperationInput,
+        deadline: float,
+        progress: ProgressFn | None,
+        caller: str | None,
+    ) -> ToolResult:
+        """A synchronous provider call run in the background: answered now if it finishes within the budget."""
+        now = self.clock.wall()
+        job = self._new_record(provider, operation, caller).model_copy(
+            update={
+                "status": "running",
+                "upstream_id": secrets.token_urlsafe(12),
+                "poll_interval": 5.0,
+                "poll_state": {"local": True, "owner": self.runs.owner, "expires_at": now + operation.max_seconds},
+            }
+        )
+        await self.store.create(job)
+        context = OperationContext(
+            inputs=self.inputs, files=self.files, deadline=self.clock.now() + operation.max_seconds
+        )
+
+        async def work() -> GenmcpError | None:
+            try:
+                outcome = await operation.handler(args, context)
+            except GenmcpError as exc:
+                await self._record_outcome_failure(job, exc)
+                return exc
+            except Exception:
+                log.exception("%s %s failed unexpectedly", provider.name, operation.name)
+                unknown = SubmitUnknown("genmcp failed while reading the provider's answer.", charged=None)
+                await self._record_outcome_failure(job, unknown)
+                return unknown
+            assert isinstance(outcome, Completed), "a blocking operation answers with its result"
+            await self.store.save(self._with_outcome(job, outcome))
+            return None
+
+        run = self.runs.start(job.id, work)
+        job = await self.poller.wait(job, provider, deadline, progress)
+        if job.finished and run.error is not None:
+            # Failed within the budget: answer like any failed call (and keep no record if nothing was spent).
+            if run.error.charged is False and not isinstance(run.error, SubmitUnknown):
+                await self.store.delete(job.id)
+            raise run.error
+        return self.to_result(job)
+
+    async def _record_outcome_failure(self, job: JobRecord, exc: GenmcpError) -> None:
+        status = "submit_unknown" if isinstance(exc, SubmitUnknown) else "failed"
+        await self.store.save(
+            job.model_copy(update={"status": status, "error": error_info(exc), "updated_at": self.clock.wall()})
+        )
+
+    def _with_outcome(self, job: JobRecord, outcome: Completed) -> JobRecord:
+        return job.model_copy(
+            update={
+                "status": "completed",
+                "updated_at": self.clock.wall(),
+                "assets": outcome.assets,
+                "credits": outcome.credits,
+                "details": outcome.details,
+                "text": outcome.text,
+                "progress": 100.0,
+            }
+        )
+
+    async def recover(self) -> int:
+        """After a start: calls run by a genmcp process that is gone become `interrupted` (they may have charged)."""
+        changed = 0
+        for job in await self.store.list(status="running", limit=100_000):
+            if job.poll_state.get("local") and self.poller.lost(job):
+                await self.store.save(
+                    job.model_copy(
+                        update={"status": "interrupted", "error": INTERRUPTED, "updated_at": self.clock.wall()}
+                    )
+                )
+                changed += 1
+        return changed
 
     def _new_record(self, provider: Provider, operation: Operation, caller: str | None) -> JobRecord:
         now = self.clock.wall()
@@ -164,17 +253,7 @@ class Calls:
                 )
                 raise
             if isinstance(outcome, Completed):
-                job = job.model_copy(
-                    update={
-                        "status": "completed",
-                        "updated_at": self.clock.wall(),
-                        "assets": outcome.assets,
-                        "credits": outcome.credits,
-                        "details": outcome.details,
-                        "text": outcome.text,
-                        "progress": 100.0,
-                    }
-                )
+                job = self._with_outcome(job, outcome)
                 await self.store.save(job)
             elif self.redact(outcome.upstream_id) != outcome.upstream_id:
                 leaked = SubmitUnknown(
@@ -195,10 +274,7 @@ class Calls:
             # Refused before anything was spent: not a job, nothing to keep.
             await self.store.delete(job.id)
             return
-        status = "submit_unknown" if isinstance(exc, SubmitUnknown) else "failed"
-        await self.store.save(
-            job.model_copy(update={"status": status, "error": error_info(exc), "updated_at": self.clock.wall()})
-        )
+        await self._record_outcome_failure(job, exc)
 
     def _submitted(self, job: JobRecord, provider: Provider, outcome: Submitted) -> JobRecord:
         return job.model_copy(
@@ -244,6 +320,8 @@ class Calls:
         error = job.error
         if job.status == "cancelled" and error is None:
             error = ErrorInfo(code="cancelled", message="The job was cancelled.", retryable=False, charged=None)
+        if job.status == "interrupted" and error is None:
+            error = INTERRUPTED
         next_step = None
         if status == "running":
             when = max(1, round(job.poll_interval))

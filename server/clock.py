@@ -25,6 +25,10 @@ class Clock(Protocol):
         """Wait `seconds` (cancellable)."""
         ...
 
+    async def wait_for(self, event: anyio.Event, timeout: float) -> bool:
+        """Wait until `event` is set or `timeout` seconds pass; return whether it was set."""
+        ...
+
 
 class SystemClock:
     """The real clock."""
@@ -37,3 +41,8 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(max(0.0, seconds))
+
+    async def wait_for(self, event: anyio.Event, timeout: float) -> bool:
+        with anyio.move_on_after(max(0.0, timeout)):
+            await event.wait()
+        return event.is_set()

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from server.errors import ConfigError
 
 __all__ = [
+    "ArtifactSettings",
     "InputSettings",
     "JobSettings",
     "ProviderSettings",
@@ -67,8 +68,21 @@ class InputSettings(_Section):
     """Image inputs."""
 
     max_image_bytes: int = Field(default=10 * MiB, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1, description="Larger images are refused (bombs).")
     allowed_dirs: list[str] = Field(default_factory=list, description="Local paths allowed as image inputs.")
     allow_hosts: list[str] = Field(default_factory=list, description="Hosts allowed despite the SSRF guard.")
+    fetch_timeout: float = Field(default=20, gt=0, description="Seconds a URL download may take in all.")
+
+
+class ArtifactSettings(_Section):
+    """Files genmcp holds."""
+
+    dir: str = Field(default="", description="Where artifacts are stored; empty = the user data directory.")
+    ttl_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+
+    def resolved_dir(self) -> Path:
+        """The artifact directory, defaulting under the user's data directory."""
+        return Path(self.dir).expanduser() if self.dir else user_data_path("genmcp") / "artifacts"
 
 
 class UpstreamSettings(_Section):
@@ -117,6 +131,7 @@ class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     inputs: InputSettings = Field(default_factory=InputSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)

@@ -1,8 +1,11 @@
-"""Image inputs: what an agent actually has (a URL, a data URL, raw base64, a local file) made safe for a provider.
+"""Image inputs: what an agent actually has, made safe for a provider.
 
-Providers that take URLs get URLs passed through untouched; inline data is checked by encoded length before it is
-decoded, must decode, and must sniff as an image of the type it claims. Local paths are off unless
-`inputs.allowed_dirs` lists directories, and then only regular files inside them are read.
+An image argument may be an http(s) URL, a `data:` URL or raw base64 (size-capped), an artifact reference
+(`artifact://<id>` or a genmcp `/artifacts/<id>` link — a file genmcp holds, so one provider's output feeds another),
+or a local path (off unless `inputs.allowed_dirs` lists directories, and then only regular image files inside
+them). Providers that take URLs get URLs passed through; providers that need bytes get them through the SSRF guard
+(`server.fetch`). Inline data is checked by encoded length before decoding, must decode, must sniff as the image
+type it claims, and must stay under the pixel limit.
 """
 
 from __future__ import annotations
@@ -11,74 +14,126 @@ import base64
 import binascii
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from server.artifacts import ArtifactStore, artifact_id_from
 from server.config import InputSettings
 from server.errors import InvalidInput
+from server.fetch import Fetcher
+from server.media import image_pixels, sniff_image
 
-__all__ = ["ImageInputs", "sniff_image"]
+__all__ = ["ImageFile", "ImageInputs", "sniff_image"]
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,", re.I)
 # How PNG, JPEG, GIF and WebP files begin once base64-encoded: tells raw base64 from a path.
 _BASE64_IMAGE_PREFIXES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR")
-_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-)
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image MIME type the bytes really are (PNG, JPEG, GIF, WebP), or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    for magic, offset, mime in _SIGNATURES:
-        if data[offset : offset + len(magic)] == magic:
-            return mime
-    return None
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.3g} MiB" if n >= 1024 * 1024 else f"{n / 1024:.3g} KiB"
 
 
-class ImageInputs:
-    """Turns an image argument into what a provider takes, refusing anything unsafe before any upstream request."""
+@dataclass(frozen=True)
+class ImageFile:
+    """An image's bytes, its sniffed type and a filename for uploads."""
 
-    def __init__(self, settings: InputSettings) -> None:
+    data: bytes
+    mime_type: str
+    filename: str
+
+    def data_url(self) -> str:
+        """The image as a data URL."""
+        return f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode()}"
+
+
+class ImageInputs:
+    """Turns image arguments into what providers take, refusing anything unsafe before any upstream request.
+
+    Args:
+        artifacts: The artifact store (for `artifact://` references).
+        fetcher: The SSRF-guarded downloader (for providers that need bytes of a URL).
+        public_base: The absolute URL genmcp is reachable at (`server.public_url`), when a provider must be able to
+            fetch an artifact itself.
+    """
+
+    def __init__(
+        self,
+        settings: InputSettings,
+        *,
+        artifacts: ArtifactStore | None = None,
+        fetcher: Fetcher | None = None,
+        public_base: str | None = None,
+    ) -> None:
         self.settings = settings
+        self.artifacts = artifacts
+        self.fetcher = fetcher
+        self.public_base = public_base.rstrip("/") if public_base else None
         self._dirs = [Path(d).expanduser().resolve() for d in settings.allowed_dirs]
 
     @property
     def _limit(self) -> str:
         return _size(self.settings.max_image_bytes)
 
-    def reference(self, value: str, *, field: str) -> str:
-        """An image as a provider-fetchable URL or a data URL.
+    @staticmethod
+    def _scheme(text: str) -> str:
+        head = text[:16]
+        if ":" not in head:
+            return ""
+        scheme = head.split(":", 1)[0].lower()
+        return "" if re.fullmatch(r"[a-z]", scheme) else scheme  # "C:\..." is a Windows path, not a scheme
 
-        Args:
-            value: An http(s) URL, a `data:image/…;base64,…` URL, raw base64, or a local path.
-            field: The argument's name, for messages.
+    def reference(self, value: str, *, field: str, data_urls: bool = True) -> str:
+        """An image as a URL the provider fetches itself, or (when it accepts them) a data URL.
 
         Raises:
             InvalidInput: saying what was wrong and what is accepted.
         """
         text = value.strip()
-        scheme = text.split(":", 1)[0].lower() if ":" in text[:12] else ""
+        artifact_id = artifact_id_from(text)
+        if artifact_id is not None:
+            if self.public_base:
+                self._artifact(artifact_id, field)
+                return f"{self.public_base}/artifacts/{artifact_id}"
+            if not data_urls:
+                raise InvalidInput(
+                    f"{field}: this provider needs a public URL, and genmcp's files are only reachable when "
+                    "server.public_url is set. Give an https:// URL instead."
+                )
+            return self._artifact_file(artifact_id, field).data_url()
+        scheme = self._scheme(text)
         if scheme in {"http", "https"}:
             return self._checked_url(text, field)
+        if not data_urls:
+            raise InvalidInput(f"{field}: this provider needs a public https:// URL (it fetches the image itself).")
+        return self._inline_or_local(text, scheme, field).data_url()
+
+    async def load(self, value: str, *, field: str) -> ImageFile:
+        """An image's bytes, for providers that need the file itself (URLs are fetched through the SSRF guard)."""
+        text = value.strip()
+        artifact_id = artifact_id_from(text)
+        if artifact_id is not None:
+            return self._artifact_file(artifact_id, field)
+        scheme = self._scheme(text)
+        if scheme in {"http", "https"}:
+            if self.fetcher is None:
+                raise InvalidInput(f"{field}: fetching URLs is not available here; give the image inline.")
+            fetched = await self.fetcher.fetch(self._checked_url(text, field), field=field)
+            return self._checked_image(fetched.data, field, claimed=fetched.content_type, name=fetched.filename)
+        return self._inline_or_local(text, scheme, field)
+
+    def _inline_or_local(self, text: str, scheme: str, field: str) -> ImageFile:
         if scheme == "data":
-            return self._checked_data_url(text, field)
-        if scheme and not re.fullmatch(r"[a-z]", scheme):  # "C:\..." is a Windows path, not a scheme
+            return self._data_url(text, field)
+        if scheme:
             raise InvalidInput(
                 f"{field}: '{scheme}:' inputs are not accepted. Give an https:// URL, a data:image/...;base64 URL, "
-                "raw base64, or a local path inside inputs.allowed_dirs."
+                "raw base64, an artifact:// reference, or a local path inside inputs.allowed_dirs."
             )
         if text.startswith(_BASE64_IMAGE_PREFIXES):
-            data = self._decode(text, field)
-            return f"data:{self._require_image(data, field)};base64,{base64.b64encode(data).decode()}"
+            return self._checked_image(self._decode(text, field), field)
         return self._local_file(text, field)
 
     def _checked_url(self, url: str, field: str) -> str:
@@ -89,16 +144,12 @@ class ImageInputs:
             raise InvalidInput(f"{field}: URLs with user:password@ are not accepted.")
         return url
 
-    def _checked_data_url(self, text: str, field: str) -> str:
+    def _data_url(self, text: str, field: str) -> ImageFile:
         match = _DATA_URL.match(text[:256])
         if not match or not match.group("b64"):
             raise InvalidInput(f"{field}: a data URL must look like data:image/png;base64,<data>.")
         claimed = (match.group("mime") or "").lower()
-        data = self._decode(text[match.end() :], field)
-        actual = self._require_image(data, field)
-        if claimed and claimed != actual and not (claimed == "image/jpg" and actual == "image/jpeg"):
-            raise InvalidInput(f"{field}: the data URL says {claimed} but the bytes are {actual}.")
-        return f"data:{actual};base64,{base64.b64encode(data).decode()}"
+        return self._checked_image(self._decode(text[match.end() :], field), field, claimed=claimed)
 
     def _decode(self, encoded: str, field: str) -> bytes:
         limit = self.settings.max_image_bytes
@@ -109,20 +160,41 @@ class ImageInputs:
                 "(inputs.max_image_bytes)."
             )
         try:
-            data = base64.b64decode("".join(encoded.split()), validate=True)
+            return base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidInput(f"{field}: the base64 data is invalid ({exc}).") from exc
-        if len(data) > limit:
+
+    def _checked_image(self, data: bytes, field: str, *, claimed: str = "", name: str = "") -> ImageFile:
+        if len(data) > self.settings.max_image_bytes:
             raise InvalidInput(f"{field}: the image is larger than the {self._limit} limit (inputs.max_image_bytes).")
-        return data
-
-    def _require_image(self, data: bytes, field: str) -> str:
-        mime = sniff_image(data)
-        if mime is None:
+        actual = sniff_image(data)
+        if actual is None:
             raise InvalidInput(f"{field}: the data is not a PNG, JPEG, GIF or WebP image.")
-        return mime
+        claimed = "image/jpeg" if claimed == "image/jpg" else claimed
+        if claimed.startswith("image/") and claimed != actual:
+            raise InvalidInput(f"{field}: the data says {claimed} but the bytes are {actual}.")
+        pixels = image_pixels(data)
+        if pixels is None:
+            raise InvalidInput(f"{field}: the image is damaged or cannot be read.")
+        if pixels > self.settings.max_image_pixels:
+            raise InvalidInput(
+                f"{field}: the image has {pixels:,} pixels, more than the {self.settings.max_image_pixels:,} allowed "
+                "(inputs.max_image_pixels)."
+            )
+        stem = Path(name).stem if name else "image"
+        return ImageFile(data=data, mime_type=actual, filename=f"{stem or 'image'}.{_EXTENSIONS[actual]}")
 
-    def _local_file(self, text: str, field: str) -> str:
+    def _artifact(self, artifact_id: str, field: str) -> None:
+        if self.artifacts is None or self.artifacts.get(artifact_id) is None:
+            raise InvalidInput(f"{field}: no artifact {artifact_id} (it may have expired).")
+
+    def _artifact_file(self, artifact_id: str, field: str) -> ImageFile:
+        artifact = self.artifacts.get(artifact_id) if self.artifacts is not None else None
+        if artifact is None or self.artifacts is None:
+            raise InvalidInput(f"{field}: no artifact {artifact_id} (it may have expired).")
+        return self._checked_image(self.artifacts.read(artifact), field, name=artifact.filename)
+
+    def _local_file(self, text: str, field: str) -> ImageFile:
         if not self._dirs:
             raise InvalidInput(
                 f"{field}: '{text[:80]}' is not a URL or base64, and local paths are off. Give an https:// URL or a "
@@ -140,5 +212,4 @@ class ImageInputs:
             raise InvalidInput(f"{field}: '{text[:120]}' is not a regular file.")
         if path.stat().st_size > self.settings.max_image_bytes:
             raise InvalidInput(f"{field}: the file is larger than the {self._limit} limit (inputs.max_image_bytes).")
-        data = path.read_bytes()
-        return f"data:{self._require_image(data, field)};base64,{base64.b64encode(data).decode()}"
+        return self._checked_image(path.read_bytes(), field, name=path.name)

@@ -18,8 +18,8 @@ from server.results import Asset, CreditsInfo, ErrorInfo
 
 __all__ = ["JobRecord", "JobStatus", "JobStore", "SqliteJobStore", "StoredBalance", "TERMINAL"]
 
-JobStatus = Literal["submitting", "running", "completed", "failed", "submit_unknown", "cancelled"]
-TERMINAL: frozenset[str] = frozenset({"completed", "failed", "submit_unknown", "cancelled"})
+JobStatus = Literal["submitting", "running", "completed", "failed", "submit_unknown", "interrupted", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"completed", "failed", "submit_unknown", "interrupted", "cancelled"})
 
 
 class JobRecord(BaseModel):

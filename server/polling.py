@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from providers.base import JobUpdate, Provider
+from server.background import BackgroundRuns, owner_alive
 from server.clock import Clock
 from server.errors import GenmcpError
 from server.jobs import JobRecord, JobStore
-from server.results import CreditsInfo, error_info
+from server.results import CreditsInfo, ErrorInfo, error_info
 
 __all__ = ["Poller", "ProgressFn", "apply_update"]
 
@@ -30,6 +31,15 @@ ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 _CUTOFF_GRACE = 2.0
 """Seconds a single poll may run past the budget before it is cut off."""
 _ERROR_BACKOFF_MAX = 30.0
+_LOCAL_TICK = 5.0
+"""Seconds between progress notifications while waiting for a call this process runs."""
+INTERRUPTED = ErrorInfo(
+    code="interrupted",
+    message="genmcp stopped while this call was in flight; it may have reached the provider and may have been "
+    "charged. It was not sent again.",
+    retryable=False,
+    charged=None,
+)
 
 
 def apply_update(job: JobRecord, update: JobUpdate, now: float) -> JobRecord:
@@ -61,9 +71,10 @@ def apply_update(job: JobRecord, update: JobUpdate, now: float) -> JobRecord:
 class Poller:
     """Waits for jobs; one instance serves every provider."""
 
-    def __init__(self, store: JobStore, clock: Clock, rng: random.Random | None = None) -> None:
+    def __init__(self, store: JobStore, clock: Clock, runs: BackgroundRuns, rng: random.Random | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.runs = runs
         self.rng = rng or random.Random()
 
     def _jittered(self, interval: float) -> float:
@@ -86,6 +97,8 @@ class Poller:
         """
         assert job.upstream_id is not None, "only submitted jobs can be polled"
         reporter = _ProgressReporter(progress, self.clock) if progress is not None else None
+        if job.poll_state.get("local"):
+            return await self._wait_local(job, deadline, reporter)
         failures = 0
         if just_submitted:
             first = self._jittered(job.poll_interval)
@@ -124,6 +137,35 @@ class Poller:
             # Sleep to the next poll, or to the deadline for one last look if the next poll falls after it.
             await self.clock.sleep(min(delay, remaining))
         return job
+
+    async def _wait_local(self, job: JobRecord, deadline: float, reporter: _ProgressReporter | None) -> JobRecord:
+        """Wait for a call a genmcp process runs itself (this one, or another sharing the registry)."""
+        while not job.finished:
+            remaining = deadline - self.clock.now()
+            if remaining <= 0:
+                break
+            run = self.runs.get(job.id)
+            if run is not None:
+                await self.clock.wait_for(run.done, min(remaining, _LOCAL_TICK))
+            elif self.lost(job):
+                job = job.model_copy(
+                    update={"status": "interrupted", "error": INTERRUPTED, "updated_at": self.clock.wall()}
+                )
+                await self.store.save(job)
+                break
+            else:
+                await self.clock.sleep(min(remaining, _LOCAL_TICK))
+            job = await self.store.get(job.id) or job
+            if reporter is not None and not job.finished:
+                await reporter.report(job, JobUpdate(state="running"))
+        return job
+
+    def lost(self, job: JobRecord) -> bool:
+        """Whether a call run by another process can no longer finish (its process is gone, or it is overdue)."""
+        owner = job.poll_state.get("owner")
+        if isinstance(owner, str) and owner_alive(owner) is False:
+            return True
+        return self.clock.wall() > float(job.poll_state.get("expires_at", 0))
 
 
 class _ProgressReporter:

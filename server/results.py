@@ -16,6 +16,7 @@ from server.errors import GenmcpError
 
 __all__ = [
     "Asset",
+    "AssetKind",
     "CreditsInfo",
     "ErrorInfo",
     "Preview",
@@ -33,6 +34,7 @@ class Asset(BaseModel):
 
     url: str
     kind: AssetKind
+    resource: str | None = Field(default=None, description="An artifact:// URI readable with resources/read.")
     mime_type: str | None = None
     name: str | None = None
     pending: bool = Field(default=False, description="True while the URL still serves a placeholder.")
@@ -159,7 +161,7 @@ def render(result: ToolResult, preview: Preview | None = None) -> CallToolResult
     for index, asset in enumerate(result.assets):
         content.append(
             ResourceLink(
-                uri=asset.url,
+                uri=asset.resource or asset.url,
                 name=asset.name or f"{result.operation}-{index + 1}",
                 mime_type=asset.mime_type,
                 description=asset.description

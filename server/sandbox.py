@@ -42,6 +42,7 @@ class SandboxServer:
         app = Starlette(routes=[Mount(f"/{name}", app=sim.app) for name, sim in self.simulators.items()])
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1)
         self._server = _QuietServer(config)
+        self._finished = anyio.Event()
 
     def base(self, provider: str) -> str:
         """Where a provider's simulator is served."""
@@ -49,11 +50,22 @@ class SandboxServer:
 
     async def start(self, task_group: TaskGroup) -> None:
         """Start serving in `task_group`; returns once the port accepts connections."""
-        task_group.start_soon(self._server.serve, [self._socket])
+
+        async def serve() -> None:
+            try:
+                await self._server.serve([self._socket])
+            finally:
+                self._socket.close()
+                self._finished.set()
+
+        task_group.start_soon(serve)
         with anyio.fail_after(10):
             while not self._server.started:
                 await anyio.sleep(0.01)
 
-    def stop(self) -> None:
-        """Ask the server to finish."""
+    async def stop(self) -> None:
+        """Finish serving (bounded) and release the port."""
         self._server.should_exit = True
+        with anyio.move_on_after(5):
+            await self._finished.wait()
+        self._socket.close()

@@ -23,6 +23,7 @@ from server.calls import Calls, CreditsResult, JobsResult, parse_arguments
 from server.errors import GenmcpError, InvalidInput
 from server.jobs import JobStatus
 from server.polling import ProgressFn
+from server.previews import Previews
 from server.redaction import Redactor
 from server.results import ToolResult, error_info, render
 
@@ -103,7 +104,8 @@ def _pop_wait(arguments: dict[str, Any]) -> float | None:
 
 
 class _Builder:
-    def __init__(self, calls: Calls, redactor: Redactor) -> None:
+    def __init__(self, calls: Calls, redactor: Redactor, previews: Previews) -> None:
+        self.previews = previews
         self.calls = calls
         self.redact = redactor
         self.jobs = calls.job_settings
@@ -118,6 +120,10 @@ class _Builder:
         )
         log.info("%s_%s failed: %s", provider, operation, exc.code)
         return render(self._scrub(result))
+
+    async def _answer(self, result: ToolResult) -> CallToolResult:
+        clean = self._scrub(result)
+        return render(clean, await self.previews.of(clean))
 
     def _rendered(self, model: BaseModel, text: Callable[[Any], str]) -> CallToolResult:
         clean = self._scrub(model)
@@ -140,7 +146,7 @@ class _Builder:
                 result = await self.calls.run(provider, operation, args, wait=wait, progress=_progress_sender(context))
             except GenmcpError as exc:
                 return self._failure(provider.name, operation.name, exc)
-            return render(self._scrub(result))
+            return await self._answer(result)
 
         return _make_tool(
             name=f"{provider.name}_{operation.name}",
@@ -195,7 +201,7 @@ class _Builder:
                 result = await self.calls.poll(handle, wait=wait, progress=_progress_sender(context))
             except GenmcpError as exc:
                 return self._failure(provider, "poll", exc)
-            return render(self._scrub(result))
+            return await self._answer(result)
 
         return _make_tool(
             name="poll",
@@ -324,9 +330,9 @@ def _credits_text(result: CreditsResult) -> str:
     return "Credits:\n" + "\n".join(lines)
 
 
-def build_tools(providers: Mapping[str, Provider], calls: Calls, redactor: Redactor) -> list[Tool]:
+def build_tools(providers: Mapping[str, Provider], calls: Calls, redactor: Redactor, previews: Previews) -> list[Tool]:
     """Every tool genmcp serves for these providers: their operations (under include/exclude) and the shared ones."""
-    builder = _Builder(calls, redactor)
+    builder = _Builder(calls, redactor, previews)
     tools: list[Tool] = []
     for provider in providers.values():
         for operation in provider.operations():

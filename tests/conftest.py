@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.lowlevel
 import httpx2
 import pytest
@@ -38,6 +39,15 @@ class FakeClock:
         self.t += max(0.0, seconds)
         await anyio.lowlevel.checkpoint()
 
+    async def wait_for(self, event: anyio.Event, timeout: float) -> bool:
+        # Give the other tasks a chance to set the event; if they do not, the whole timeout has passed.
+        for _ in range(50):
+            if event.is_set():
+                return True
+            await anyio.lowlevel.checkpoint()
+        self.t += max(0.0, timeout)
+        return event.is_set()
+
     def advance(self, seconds: float) -> None:
         self.t += seconds
 
@@ -66,6 +76,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a live (non-sandbox) runtime whose ConceptViz key is `KEY`."""
     data: dict[str, Any] = {
         "jobs": {"db_path": str(tmp_path / "jobs.sqlite3"), "wait_seconds": 45, "max_wait_seconds": 55},
+        "artifacts": {"dir": str(tmp_path / "artifacts")},
         "providers": {"conceptviz": {"api_key": KEY, "base_url": "https://conceptviz.test/api/v1"}},
         "sandbox": {"mode": "off"},
         "upstream": {"backoff_base": 0.5, "backoff_max": 4},

@@ -60,6 +60,7 @@ def clean_env(workdir: Path, **extra: str) -> dict[str, str]:
         if not (name.endswith("_API_KEY") or name.startswith("GENMCP_"))
     }
     env["GENMCP_JOBS__DB_PATH"] = str(workdir / "jobs.sqlite3")
+    env["GENMCP_ARTIFACTS__DIR"] = str(workdir / "artifacts")
     env["GENMCP_SANDBOX__JOB_SECONDS"] = str(JOB_SECONDS)
     env.update(extra)
     return env

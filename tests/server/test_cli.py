@@ -18,6 +18,7 @@ from server.results import CreditsInfo, ErrorInfo
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "jobs.sqlite3"
     monkeypatch.setenv("GENMCP_JOBS__DB_PATH", str(path))
+    monkeypatch.setenv("GENMCP_ARTIFACTS__DIR", str(tmp_path / "artifacts"))
     monkeypatch.chdir(tmp_path)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level  # main() installs its own stderr handler

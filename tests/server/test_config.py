@@ -88,6 +88,7 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         ("server", settings.server),
         ("jobs", settings.jobs),
         ("inputs", settings.inputs),
+        ("artifacts", settings.artifacts),
         ("upstream", settings.upstream),
         ("sandbox", settings.sandbox),
     ]:

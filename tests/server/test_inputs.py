@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import base64
+import io
 import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from server.config import InputSettings
 from server.errors import InvalidInput
 from server.inputs import ImageInputs, sniff_image
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\0" * 16
+
+
+def _png(size: tuple[int, int] = (8, 8)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "red").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 def test_sniffing_knows_the_common_image_types() -> None:
