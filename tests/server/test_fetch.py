@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 from server.config import InputSettings
 from server.errors import InvalidInput
-from server.fetch import Fetcher, is_public_address
+from server.fetch import Fetcher, Resolver, is_public_address
 from server.inputs import ImageInputs
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +38,7 @@ class _Recorder(httpx2.AsyncBaseTransport):
         return self.respond.get(f"{host}{request.url.path}", httpx2.Response(200, content=_png()))
 
 
-def _resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def _resolver(table: dict[str, list[str]]) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         if host not in table:
             raise OSError("no such host")
@@ -127,7 +128,7 @@ async def test_redirect_loops_stop() -> None:
 
 
 async def test_downloads_are_capped_in_size_even_without_content_length() -> None:
-    async def stream():  # type: ignore[no-untyped-def]
+    async def stream() -> AsyncIterator[bytes]:
         for _ in range(100):
             yield b"x" * 1000
 
