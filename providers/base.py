@@ -61,7 +61,9 @@ class Submitted:
     """The provider accepted a job; the server registers it and waits for it.
 
     `poll_state` is whatever (non-secret) data the adapter needs to poll the job later, even after a restart.
-    `assets` may hold URLs the provider hands out before the job finishes (marked pending).
+    `assets` may hold URLs the provider hands out before the job finishes (marked pending). `related` are further
+    jobs the same request started (a batch's other items, a free reverse animation): each is registered, and
+    polling this job's handle finishes them all.
     """
 
     upstream_id: str
@@ -70,6 +72,7 @@ class Submitted:
     details: dict[str, Any] = field(default_factory=dict)
     poll_state: dict[str, Any] = field(default_factory=dict)
     assets: list[Asset] = field(default_factory=list)
+    related: tuple[Submitted, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class Provider(ABC):
     """Seconds between polls when the provider gives no hint."""
     sandbox_key: ClassVar[str]
     """The key the provider's simulator accepts in `--sandbox` mode."""
+    can_cancel: ClassVar[bool] = False
+    """Whether the provider's API can cancel a running job (then `cancel` is implemented)."""
 
     def __init__(self, settings: ProviderSettings, client: UpstreamClient) -> None:
         self.settings = settings
@@ -194,6 +199,10 @@ class Provider(ABC):
     @abstractmethod
     async def balance(self, last_seen: Balance | None) -> Balance | None:
         """The account's credits: live when the API can say, else `last_seen` (or `None`)."""
+
+    async def cancel(self, upstream_id: str, poll_state: Mapping[str, Any]) -> JobUpdate:
+        """Cancel a running job; return its state afterwards. Raise `JobFinished` when it had already finished."""
+        raise NotImplementedError(f"{self.title} cannot cancel jobs")
 
     @abstractmethod
     async def check(self) -> str:

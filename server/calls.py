@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,12 +20,12 @@ from server.artifacts import Files
 from server.background import BackgroundRuns
 from server.clock import Clock
 from server.config import JobSettings
-from server.errors import GenmcpError, InvalidInput, NotFoundError, SubmitUnknown
+from server.errors import GenmcpError, InvalidInput, JobFinished, NotFoundError, SubmitUnknown
 from server.inputs import ImageInputs
 from server.jobs import JobRecord, JobStore
 from server.polling import INTERRUPTED, Poller, ProgressFn, apply_update
 from server.redaction import Redactor
-from server.results import CreditsInfo, ErrorInfo, Status, ToolResult, error_info
+from server.results import CreditsInfo, ErrorInfo, RelatedJob, Status, ToolResult, error_info
 
 __all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
 
@@ -135,7 +135,7 @@ class Calls:
             job = await self._submit(provider, operation, args, context, caller)
         if job.status == "running":
             job = await self.poller.wait(job, provider, deadline, progress, just_submitted=True)
-        return self.to_result(job)
+        return self.to_result(job, await self._finish_related(job, provider, deadline))
 
     async def _run_blocking(
         self,
@@ -264,7 +264,7 @@ class Calls:
                 await self._record_failure(job, leaked)
                 raise leaked
             else:
-                job = self._submitted(job, provider, outcome)
+                job = await self._with_related(self._submitted(job, provider, outcome), provider, operation, outcome)
                 await self.store.save(job)
             await self._remember_balance(provider.name, job.credits)
         return job
@@ -295,8 +295,21 @@ class Calls:
     ) -> JobRecord:
         assert isinstance(outcome, Submitted)
         job = self._submitted(self._new_record(provider, operation, caller), provider, outcome)
+        job = await self._with_related(job, provider, operation, outcome)
         await self.store.create(job)
         return job
+
+    async def _with_related(
+        self, job: JobRecord, provider: Provider, operation: Operation, outcome: Submitted
+    ) -> JobRecord:
+        """Register the other jobs a request started; the first job's record lists their handles."""
+        handles = []
+        for extra in outcome.related:
+            record = self._submitted(self._new_record(provider, operation, job.caller), provider, extra)
+            record = record.model_copy(update={"part_of": job.handle})
+            await self.store.create(record)
+            handles.append(record.handle)
+        return job.model_copy(update={"related": [h for h in handles if h]}) if handles else job
 
     async def _remember_balance(self, provider: str, credits: CreditsInfo | None) -> None:
         if credits is not None and credits.remaining is not None:
@@ -314,9 +327,11 @@ class Calls:
             sandbox=self.sandbox,
         )
 
-    def to_result(self, job: JobRecord) -> ToolResult:
-        """The client's view of a job record."""
+    def to_result(self, job: JobRecord, related: Sequence[JobRecord] = ()) -> ToolResult:
+        """The client's view of a job record (and of the other jobs its request started)."""
         status: Status = _STATUS_SHOWN.get(job.status, "failed")
+        if status == "completed" and any(_STATUS_SHOWN.get(r.status) == "running" for r in related):
+            status = "running"
         error = job.error
         if job.status == "cancelled" and error is None:
             error = ErrorInfo(code="cancelled", message="The job was cancelled.", retryable=False, charged=None)
@@ -335,13 +350,22 @@ class Calls:
             operation=job.operation,
             status=status,
             job=job.handle,
-            assets=job.assets,
+            assets=[*job.assets, *(asset for record in related for asset in record.assets)],
             credits=job.credits,
             details=job.details,
             text=job.text,
-            progress=job.progress if status == "running" else None,
+            progress=job.progress if job.status == "running" else None,
             next=next_step,
             error=error if status == "failed" else None,
+            related=[
+                RelatedJob(
+                    job=record.handle or record.id,
+                    status=_STATUS_SHOWN.get(record.status, "failed"),
+                    error=record.error,
+                    details=record.details,
+                )
+                for record in related
+            ],
             sandbox=job.sandbox,
         )
 
@@ -356,22 +380,64 @@ class Calls:
         self, handle: str, *, wait: float | None, progress: ProgressFn | None, caller: str | None = None
     ) -> ToolResult:
         """Finish (or report on) a job by handle; a finished job is answered from the registry alone."""
+        provider, upstream_id = self._parse_handle(handle)
+        deadline = self.clock.now() + self.budget(wait)
+        job = await self._owned(provider, upstream_id, caller)
+        if job is None:
+            job = await self._adopt(provider, upstream_id, caller)
+        if job.status == "running":
+            job = await self.poller.wait(job, provider, deadline, progress)
+        return self.to_result(job, await self._finish_related(job, provider, deadline))
+
+    async def _finish_related(self, job: JobRecord, provider: Provider, deadline: float) -> list[JobRecord]:
+        """The request's other jobs, each waited for within what is left of the budget."""
+        records = []
+        for handle in job.related:
+            record = await self.store.find(provider.name, handle.split(":", 1)[1])
+            if record is None:
+                continue
+            if record.status == "running" and self.clock.now() < deadline:
+                record = await self.poller.wait(record, provider, deadline)
+            records.append(record)
+        return records
+
+    async def cancel(self, handle: str, *, caller: str | None = None) -> ToolResult:
+        """Cancel a running job (for providers whose API can)."""
+        provider, upstream_id = self._parse_handle(handle)
+        if not provider.can_cancel:
+            raise InvalidInput(f"{provider.title}'s API cannot cancel jobs; the job will run to its end.")
+        job = await self._owned(provider, upstream_id, caller) or await self._adopt(provider, upstream_id, caller)
+        if job.poll_state.get("local"):
+            raise InvalidInput(f"{handle} is one synchronous request to {provider.title}; it cannot be cancelled.")
+        if not job.finished:
+            try:
+                update = await provider.cancel(upstream_id, job.poll_state)
+            except JobFinished:
+                update = await provider.status(upstream_id, job.poll_state, hold=0.0)
+                job = apply_update(job, update, self.clock.wall())
+                await self.store.save(job)
+            else:
+                job = apply_update(job, update, self.clock.wall())
+                await self.store.save(job)
+                return self.to_result(job)
+        raise JobFinished(
+            f"Job {handle} had already finished ({job.status}); nothing was cancelled. Call poll to get its result."
+        )
+
+    def _parse_handle(self, handle: str) -> tuple[Provider, str]:
         match = _HANDLE.match(handle.strip())
         if not match or self.redact(handle) != handle:
             raise InvalidInput(
                 f"'{handle[:80]}' is not a job handle. Handles look like 'conceptviz:abc123' "
                 "(the `job` field of a running result, or listed by the `jobs` tool)."
             )
-        provider = self._provider_for(match["provider"])
-        deadline = self.clock.now() + self.budget(wait)
-        job = await self.store.find(provider.name, match["id"])
+        return self._provider_for(match["provider"]), match["id"]
+
+    async def _owned(self, provider: Provider, upstream_id: str, caller: str | None) -> JobRecord | None:
+        job = await self.store.find(provider.name, upstream_id)
         if job is not None and caller is not None and job.caller not in (None, caller):
-            raise NotFoundError(f"No job {handle} belongs to you.")
-        if job is None:
-            job = await self._adopt(provider, match["id"], caller)
-        if job.status == "running":
-            job = await self.poller.wait(job, provider, deadline, progress)
-        return self.to_result(job)
+            raise NotFoundError(f"No job {provider.name}:{upstream_id} belongs to you.")
+        return job
 
     async def _adopt(self, provider: Provider, upstream_id: str, caller: str | None) -> JobRecord:
         """Register a job started elsewhere (another process, the provider's own UI) after one look at it."""

@@ -19,6 +19,7 @@ __all__ = [
     "InsufficientCredits",
     "InvalidInput",
     "JobFailed",
+    "JobFinished",
     "NotFoundError",
     "RateLimited",
     "SubmitUnknown",
@@ -119,6 +120,12 @@ class JobFailed(GenmcpError):
     """The provider ran the job and it failed."""
 
     code = "job_failed"
+
+
+class JobFinished(GenmcpError):
+    """The job had already finished (for example when asked to cancel it)."""
+
+    code = "already_finished"
 
 
 class SubmitUnknown(GenmcpError):

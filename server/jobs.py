@@ -43,6 +43,10 @@ class JobRecord(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     text: str | None = None
     error: ErrorInfo | None = None
+    related: list[str] = Field(default_factory=list)
+    """Handles of the other jobs the same request started; polling this one finishes them too."""
+    part_of: str | None = None
+    """The handle of the job whose request started this one."""
 
     @property
     def handle(self) -> str | None:

@@ -20,6 +20,7 @@ __all__ = [
     "CreditsInfo",
     "ErrorInfo",
     "Preview",
+    "RelatedJob",
     "ToolResult",
     "error_info",
     "render",
@@ -61,6 +62,15 @@ class ErrorInfo(BaseModel):
     upstream_code: str | None = None
 
 
+class RelatedJob(BaseModel):
+    """Another job the same request started (a batch item, a reverse animation)."""
+
+    job: str
+    status: Status
+    error: ErrorInfo | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
 class ToolResult(BaseModel):
     """The answer of every provider operation and of `poll`."""
 
@@ -75,6 +85,9 @@ class ToolResult(BaseModel):
     progress: float | None = Field(default=None, description="Percent done, while running, when known.")
     next: str | None = Field(default=None, description="What to do next, while running.")
     error: ErrorInfo | None = None
+    related: list[RelatedJob] = Field(
+        default_factory=list, description="Other jobs this request started; `poll` on `job` finishes them all."
+    )
     sandbox: bool = Field(default=False, description="True when a local simulator produced this (not real output).")
 
 
@@ -104,6 +117,9 @@ def _summary(result: ToolResult) -> str:
         lines = [f"{label} failed: " + (_error_line(result.error) if result.error else "no reason given.")]
     if result.credits is not None:
         lines.append(_credits_line(result.credits))
+    if result.related:
+        states = ", ".join(f"{r.job} {r.status}" for r in result.related)
+        lines.append(f"Related jobs: {states}.")
     if result.text:
         lines.append(f"Answer (quoted from {result.provider}):\n{result.text}")
     for asset in result.assets:

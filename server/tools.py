@@ -221,6 +221,46 @@ class _Builder:
             invoke=invoke,
         )
 
+    def cancel_tool(self, providers: list[str]) -> GenmcpTool:
+        parameters = {
+            "type": "object",
+            "properties": {"job": {"type": "string", "maxLength": 240, "description": "The job handle to cancel."}},
+            "required": ["job"],
+            "additionalProperties": False,
+        }
+
+        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult:
+            handle = arguments.get("job")
+            provider = handle.split(":", 1)[0] if isinstance(handle, str) else "genmcp"
+            try:
+                if not isinstance(handle, str) or set(arguments) != {"job"}:
+                    raise InvalidInput("cancel takes one argument: `job` (a handle string).")
+                result = await self.calls.cancel(handle)
+            except GenmcpError as exc:
+                return self._failure(provider, "cancel", exc)
+            return await self._answer(result)
+
+        return _make_tool(
+            name="cancel",
+            title="Cancel a job",
+            description=(
+                f"Cancel a running generation job by handle (providers that can cancel: {', '.join(providers)}). "
+                "Credits are refunded as the provider's policy says. A job that already finished is reported as "
+                "such and left alone.\n\nCost: free.\nReturns: the job's result shape, status 'failed' with error "
+                "code 'cancelled' once cancelled."
+            ),
+            parameters=parameters,
+            output=ToolResult,
+            annotations=ToolAnnotations(
+                title="Cancel a job",
+                read_only_hint=False,
+                destructive_hint=True,
+                idempotent_hint=True,
+                open_world_hint=True,
+            ),
+            invoke=invoke,
+        )
+
     def jobs_tool(self, providers: list[str]) -> GenmcpTool:
         statuses = list(JobStatus.__args__)  # type: ignore[attr-defined]
         parameters = {
@@ -340,4 +380,7 @@ def build_tools(providers: Mapping[str, Provider], calls: Calls, redactor: Redac
                 tools.append(builder.operation_tool(provider, operation))
     names = sorted(providers)
     tools += [builder.poll_tool(), builder.jobs_tool(names), builder.credits_tool(names)]
+    cancellable = sorted(name for name, provider in providers.items() if provider.can_cancel)
+    if cancellable:
+        tools.append(builder.cancel_tool(cancellable))
     return tools
