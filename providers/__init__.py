@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from providers.base import Provider
 from providers.conceptviz import ConceptViz
+from providers.cosmiq import Cosmiq
 
 __all__ = ["PROVIDERS", "Provider"]
 
-PROVIDERS: tuple[type[Provider], ...] = (ConceptViz,)
+PROVIDERS: tuple[type[Provider], ...] = (Cosmiq, ConceptViz)

@@ -17,6 +17,7 @@ from server.errors import GenmcpError
 from server.results import Asset, CreditsInfo
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
     from starlette.types import ASGIApp
 
     from server.artifacts import Files
@@ -54,6 +55,8 @@ class Completed:
     credits: CreditsInfo | None = None
     details: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
+    image: bytes | None = None
+    """Image bytes the provider answered with (shown as the preview, never passed on as data)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class JobUpdate:
     poll_interval: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
     upstream_status: str | None = None
+    """The provider's own words for the state (shown in progress notifications, e.g. '2 of 4 scenes done')."""
+    text: str | None = None
+    """Text the job produced (a chat answer)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,9 @@ class Provider(ABC):
     @abstractmethod
     async def balance(self, last_seen: Balance | None) -> Balance | None:
         """The account's credits: live when the API can say, else `last_seen` (or `None`)."""
+
+    def attach(self, task_group: TaskGroup | None) -> None:  # noqa: B027 - a hook most adapters do not need
+        """The runtime's task group, for adapters that hold a long-lived connection (None at shutdown)."""
 
     async def cancel(self, upstream_id: str, poll_state: Mapping[str, Any]) -> JobUpdate:
         """Cancel a running job; return its state afterwards. Raise `JobFinished` when it had already finished."""

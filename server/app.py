@@ -208,6 +208,9 @@ class Runtime:
             stack.callback(task_group.cancel_scope.cancel)
             self.runs.attach(task_group)
             stack.callback(self.runs.attach, None)
+            for provider in self.providers.values():
+                provider.attach(task_group)
+                stack.callback(provider.attach, None)
             if self.sandbox_server is not None:
                 stack.push_async_callback(self.sandbox_server.stop)
                 await self.sandbox_server.start(task_group)

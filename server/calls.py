@@ -325,7 +325,7 @@ class Calls:
             details=outcome.details,
             text=outcome.text,
             sandbox=self.sandbox,
-        )
+        ).with_inline_image(outcome.image)
 
     def to_result(self, job: JobRecord, related: Sequence[JobRecord] = ()) -> ToolResult:
         """The client's view of a job record (and of the other jobs its request started)."""

@@ -56,6 +56,8 @@ def apply_update(job: JobRecord, update: JobUpdate, now: float) -> JobRecord:
         changes["error"] = error_info(update.error)
     if update.details:
         changes["details"] = {**job.details, **update.details}
+    if update.text is not None:
+        changes["text"] = update.text
     if update.poll_interval:
         changes["poll_interval"] = update.poll_interval
     if update.credits is not None:

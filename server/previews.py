@@ -47,6 +47,8 @@ class Previews:
 
     async def of(self, result: ToolResult) -> Preview | None:
         """The preview for a result, or None (not an image result, or it could not be made in time)."""
+        if result.inline_image is not None:
+            return await self._shrink(result.inline_image)
         asset = self._candidate(result)
         if asset is None:
             return None
@@ -69,6 +71,9 @@ class Previews:
             except (GenmcpError, TimeoutError) as exc:
                 log.debug("no preview for %s: %s", asset.name, exc)
                 return None
+        return await self._shrink(data)
+
+    async def _shrink(self, data: bytes) -> Preview | None:
         made = await anyio.to_thread.run_sync(lambda: preview_of(data, max_pixels=self.max_pixels))
         return Preview(data=made[0], mime_type=made[1]) if made else None
 

@@ -10,7 +10,7 @@ import base64
 from typing import Any, Literal
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from server.errors import GenmcpError
 
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 Status = Literal["completed", "running", "failed"]
-AssetKind = Literal["image", "video", "audio", "file", "archive", "document"]
+AssetKind = Literal["image", "video", "audio", "file", "archive", "document", "page"]
 
 
 class Asset(BaseModel):
@@ -89,6 +89,17 @@ class ToolResult(BaseModel):
         default_factory=list, description="Other jobs this request started; `poll` on `job` finishes them all."
     )
     sandbox: bool = Field(default=False, description="True when a local simulator produced this (not real output).")
+    _inline_image: bytes | None = PrivateAttr(default=None)
+
+    def with_inline_image(self, data: bytes | None) -> ToolResult:
+        """Attach image bytes the provider answered with (never serialised; only used for the preview)."""
+        self._inline_image = data
+        return self
+
+    @property
+    def inline_image(self) -> bytes | None:
+        """Image bytes the provider answered with, if any."""
+        return self._inline_image
 
 
 class Preview(BaseModel):

@@ -53,7 +53,12 @@ class SandboxServer:
 
         async def serve() -> None:
             try:
-                await self._server.serve([self._socket])
+                async with contextlib.AsyncExitStack() as stack:
+                    # Some simulators (an MCP server) run background machinery that must be started.
+                    for simulator in self.simulators.values():
+                        if isinstance(simulator, contextlib.AbstractAsyncContextManager):
+                            await stack.enter_async_context(simulator)
+                    await self._server.serve([self._socket])
             finally:
                 self._socket.close()
                 self._finished.set()

@@ -122,8 +122,7 @@ class _Builder:
         return render(self._scrub(result))
 
     async def _answer(self, result: ToolResult) -> CallToolResult:
-        clean = self._scrub(result)
-        return render(clean, await self.previews.of(clean))
+        return render(self._scrub(result), await self.previews.of(result))
 
     def _rendered(self, model: BaseModel, text: Callable[[Any], str]) -> CallToolResult:
         clean = self._scrub(model)

@@ -1,0 +1,166 @@
+"""A provider whose API is itself an MCP server: one long-lived client session, reused by every call.
+
+The session is opened on first use in the runtime's task group (an MCP client must be entered and left by the same
+task), re-opened when the upstream ends it, and every call is bounded in time. Upstream tool names are resolved
+from its `tools/list` (once, cached) so an operation still works when a name differs from the documentation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import httpx2
+from anyio.abc import TaskGroup
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, Tool
+
+from server.errors import AuthError, DeadlineExceeded, GenmcpError, UpstreamError
+from server.redaction import Redactor
+
+__all__ = ["McpUpstream", "ToolSpec"]
+
+log = logging.getLogger("genmcp.mcp_upstream")
+
+
+class ToolSpec:
+    """How to recognise an upstream tool: its documented name, or the parameters it must take."""
+
+    def __init__(self, name: str, required: frozenset[str]) -> None:
+        self.name = name
+        self.required = required
+
+    def matches(self, tool: Tool) -> bool:
+        """Whether `tool` takes every parameter this operation documents as required."""
+        properties = set((tool.input_schema or {}).get("properties", {}))
+        return self.required <= properties
+
+
+class McpUpstream:
+    """One provider's MCP session.
+
+    Args:
+        url: The upstream MCP endpoint.
+        http: The provider's HTTP client (base URL, auth header, transport); closed by whoever created it.
+    """
+
+    def __init__(
+        self, *, provider: str, url: str, http: httpx2.AsyncClient, redactor: Redactor, connect_timeout: float
+    ) -> None:
+        self.provider = provider
+        self.url = url
+        self.http = http
+        self.redact = redactor
+        self.connect_timeout = connect_timeout
+        self._group: TaskGroup | None = None
+        self._client: Client | None = None
+        self._closing: anyio.Event | None = None
+        self._lock = anyio.Lock()
+        self._names: dict[str, str] = {}
+        self.connects = 0
+
+    def attach(self, group: TaskGroup | None) -> None:
+        """Run sessions in this (the runtime's) task group; None at shutdown closes the current one."""
+        self._group = group
+        if group is None and self._closing is not None:
+            self._closing.set()
+
+    async def _session(self) -> Client:
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            if self._group is None:
+                raise RuntimeError("the upstream MCP session needs the runtime to be started")
+            ready = anyio.Event()
+            failure: list[BaseException] = []
+            closing = anyio.Event()
+
+            async def hold() -> None:
+                try:
+                    async with Client(streamable_http_client(self.url, http_client=self.http), mode="legacy") as client:
+                        self._client = client
+                        self.connects += 1
+                        ready.set()
+                        await closing.wait()
+                except Exception as exc:  # reported to the caller that asked for the session
+                    failure.append(exc)
+                finally:
+                    if self._closing is closing:
+                        self._client = None
+                    ready.set()
+
+            self._closing = closing
+            self._group.start_soon(hold)
+            with anyio.fail_after(self.connect_timeout + 5):
+                await ready.wait()
+            if self._client is None:
+                raise self._connect_error(failure[0] if failure else None)
+            return self._client
+
+    def _connect_error(self, exc: BaseException | None) -> GenmcpError:
+        text = self.redact(str(exc)) if exc else "no answer"
+        if isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code in (401, 403):
+            return AuthError(f"{self.provider} refused the API key (HTTP {exc.response.status_code}).")
+        if "401" in text or "Unauthorized" in text or "invalid_token" in text:
+            return AuthError(f"{self.provider} refused the API key. Check the configured key.")
+        return UpstreamError(f"Could not open an MCP session with {self.provider}: {text[:200]}")
+
+    def _reset(self) -> None:
+        if self._closing is not None:
+            self._closing.set()
+        self._client = None
+
+    async def tool_name(self, spec: ToolSpec) -> str:
+        """The upstream's name for an operation, from its tools/list (cached)."""
+        if spec.name in self._names:
+            return self._names[spec.name]
+        client = await self._session()
+        listed = (await client.list_tools()).tools
+        exact = [tool for tool in listed if tool.name == spec.name]
+        candidates = exact or [tool for tool in listed if spec.matches(tool)]
+        if not candidates:
+            raise UpstreamError(
+                f"{self.provider}'s MCP server offers no tool for this (looked for '{spec.name}', or a tool taking "
+                f"{', '.join(sorted(spec.required))}). Its tools: {', '.join(t.name for t in listed)[:300]}.",
+                retryable=False,
+            )
+        self._names[spec.name] = candidates[0].name
+        if candidates[0].name != spec.name:
+            log.info("%s: operation %s is served by upstream tool %s", self.provider, spec.name, candidates[0].name)
+        return candidates[0].name
+
+    async def call(self, spec: ToolSpec, arguments: Mapping[str, Any], *, timeout: float) -> CallToolResult:
+        """Call an upstream tool; re-open the session once if the upstream ended it.
+
+        Raises:
+            DeadlineExceeded, UpstreamError, AuthError: the call did not produce an answer.
+        """
+        name = await self.tool_name(spec)
+        for attempt in (1, 2):
+            client = await self._session()
+            try:
+                with anyio.fail_after(timeout):
+                    return await client.call_tool(name, dict(arguments), read_timeout_seconds=timeout)
+            except MCPError as exc:
+                # An ended session rejects the request before running it, so sending it again is safe.
+                if "Session terminated" in exc.error.message and attempt == 1:
+                    log.info("%s ended the MCP session; reconnecting", self.provider)
+                    self._reset()
+                    continue
+                raise UpstreamError(
+                    f"{self.provider} answered a protocol error: {self.redact(exc.error.message)}"
+                ) from exc
+            except TimeoutError as exc:
+                self._reset()
+                raise DeadlineExceeded(f"{self.provider} did not answer within {timeout:g} s.", charged=None) from exc
+        raise UpstreamError(f"{self.provider} kept ending the MCP session.")
+
+    @staticmethod
+    def text_of(result: CallToolResult) -> str:
+        """The text blocks of a result, joined."""
+        return "\n".join(block.text for block in result.content if block.type == "text")
+
