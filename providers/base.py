@@ -170,6 +170,9 @@ class Provider(ABC):
     """Seconds between polls when the provider gives no hint."""
     sandbox_key: ClassVar[str]
     """The key the provider's simulator accepts in `--sandbox` mode."""
+    holds_polls: ClassVar[bool] = False
+    """Whether `status` can hold the request server-side until the job changes (a long-poll API): the poller then
+    asks at once and again right after each answer, instead of sleeping between polls."""
     can_cancel: ClassVar[bool] = False
     """Whether the provider's API can cancel a running job (then `cancel` is implemented)."""
 

@@ -102,7 +102,7 @@ class Poller:
         if job.poll_state.get("local"):
             return await self._wait_local(job, deadline, reporter)
         failures = 0
-        if just_submitted:
+        if just_submitted and not provider.holds_polls:
             first = self._jittered(job.poll_interval)
             if self.clock.now() + first > deadline:
                 return job
@@ -130,7 +130,7 @@ class Poller:
                 await self.store.save(job)
                 if reporter is not None:
                     await reporter.report(job, update)
-                delay = self._jittered(job.poll_interval)
+                delay = 0.0 if provider.holds_polls else self._jittered(job.poll_interval)
             if job.finished:
                 break
             remaining = deadline - self.clock.now()
