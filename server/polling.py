@@ -111,6 +111,7 @@ class Poller:
             remaining = deadline - self.clock.now()
             update: JobUpdate | None = None
             error: GenmcpError | None = None
+            asked_at = self.clock.now()
             with anyio.move_on_after(max(0.0, remaining) + _CUTOFF_GRACE):
                 try:
                     update = await provider.status(job.upstream_id, job.poll_state, hold=max(0.0, remaining))
@@ -130,7 +131,9 @@ class Poller:
                 await self.store.save(job)
                 if reporter is not None:
                     await reporter.report(job, update)
-                delay = 0.0 if provider.holds_polls else self._jittered(job.poll_interval)
+                # A held poll that really waited can be repeated at once; one that came straight back cannot.
+                held = provider.holds_polls and self.clock.now() - asked_at >= 1.0
+                delay = 0.0 if held else self._jittered(job.poll_interval)
             if job.finished:
                 break
             remaining = deadline - self.clock.now()
