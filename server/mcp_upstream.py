@@ -27,6 +27,19 @@ __all__ = ["McpUpstream", "ToolSpec"]
 log = logging.getLogger("genmcp.mcp_upstream")
 
 
+def _session_ended(exc: MCPError) -> bool:
+    message = exc.error.message.lower()
+    # The SDK client says "Session terminated"; a server answering 404 for the id says "Session not found".
+    return "session" in message and ("terminated" in message or "not found" in message)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The real errors inside (possibly nested) exception groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
 class ToolSpec:
     """How to recognise an upstream tool: its documented name, or the parameters it must take."""
 
@@ -62,6 +75,12 @@ class McpUpstream:
         self._lock = anyio.Lock()
         self._names: dict[str, str] = {}
         self.connects = 0
+        # The SDK reports a refused request only as "Server returned an error response"; the status tells why.
+        self.last_status: int | None = None
+        http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks.get("response", []), self._seen]}
+
+    async def _seen(self, response: httpx2.Response) -> None:
+        self.last_status = response.status_code
 
     def attach(self, group: TaskGroup | None) -> None:
         """Run sessions in this (the runtime's) task group; None at shutdown closes the current one."""
@@ -102,11 +121,12 @@ class McpUpstream:
             return self._client
 
     def _connect_error(self, exc: BaseException | None) -> GenmcpError:
-        text = self.redact(str(exc)) if exc else "no answer"
-        if isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code in (401, 403):
-            return AuthError(f"{self.provider} refused the API key (HTTP {exc.response.status_code}).")
-        if "401" in text or "Unauthorized" in text or "invalid_token" in text:
-            return AuthError(f"{self.provider} refused the API key. Check the configured key.")
+        causes = _leaves(exc) if exc is not None else []
+        statuses = [c.response.status_code for c in causes if isinstance(c, httpx2.HTTPStatusError)]
+        for status in [*statuses, self.last_status]:
+            if status in (401, 403):
+                return AuthError(f"{self.provider} refused the API key (HTTP {status}). Check the configured key.")
+        text = "; ".join(self.redact(f"{type(c).__name__}: {c}") for c in causes) or "no answer"
         return UpstreamError(f"Could not open an MCP session with {self.provider}: {text[:200]}")
 
     def _reset(self) -> None:
@@ -147,7 +167,7 @@ class McpUpstream:
                     return await client.call_tool(name, dict(arguments), read_timeout_seconds=timeout)
             except MCPError as exc:
                 # An ended session rejects the request before running it, so sending it again is safe.
-                if "Session terminated" in exc.error.message and attempt == 1:
+                if _session_ended(exc) and attempt == 1:
                     log.info("%s ended the MCP session; reconnecting", self.provider)
                     self._reset()
                     continue
@@ -163,4 +183,3 @@ class McpUpstream:
     def text_of(result: CallToolResult) -> str:
         """The text blocks of a result, joined."""
         return "\n".join(block.text for block in result.content if block.type == "text")
-

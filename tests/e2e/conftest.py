@@ -27,7 +27,7 @@ GENMCP = str(Path(sys.executable).parent / "genmcp")
 """The console script installed beside the interpreter running the tests (`pip install -e .`)."""
 
 TOOLS = {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
-"""The tools a sandbox server with only ConceptViz serves."""
+"""Tools every sandbox server serves (ConceptViz's and the shared ones; other providers add theirs)."""
 INITIALIZE: dict[str, Any] = {
     "jsonrpc": "2.0",
     "id": 1,

@@ -309,8 +309,7 @@ async def test_tools_command_prints_one_line_per_tool(server: GenmcpServer, tmp_
     assert code == 0, err
     lines = out.splitlines()
     names = [line.split()[0] for line in lines]
-    assert len(lines) == len(TOOLS) == 5, out
-    assert set(names) == TOOLS
+    assert TOOLS <= set(names) and len(names) == len(set(names)), out
     assert all(line.startswith(name + " ") for line, name in zip(lines, names, strict=True))
     # The same tools, in the same order, as a server with the same configuration lists over MCP.
     async with Client(server.mcp_url) as client:
