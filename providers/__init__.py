@@ -5,8 +5,9 @@ from __future__ import annotations
 from providers.base import Provider
 from providers.conceptviz import ConceptViz
 from providers.cosmiq import Cosmiq
+from providers.kolbo import Kolbo
 from providers.univers import Univers
 
 __all__ = ["PROVIDERS", "Provider"]
 
-PROVIDERS: tuple[type[Provider], ...] = (Cosmiq, Univers, ConceptViz)
+PROVIDERS: tuple[type[Provider], ...] = (Cosmiq, Kolbo, Univers, ConceptViz)

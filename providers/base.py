@@ -94,6 +94,8 @@ class JobUpdate:
     """The provider's own words for the state (shown in progress notifications, e.g. '2 of 4 scenes done')."""
     text: str | None = None
     """Text the job produced (a chat answer)."""
+    poll_state: dict[str, Any] | None = None
+    """What the adapter learned about how to poll this job (merged into the stored poll state)."""
 
 
 @dataclass(frozen=True)

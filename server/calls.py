@@ -334,7 +334,14 @@ class Calls:
             status = "running"
         error = job.error
         if job.status == "cancelled" and error is None:
-            error = ErrorInfo(code="cancelled", message="The job was cancelled.", retryable=False, charged=None)
+            spent = job.credits.charged if job.credits else None
+            error = ErrorInfo(
+                code="cancelled",
+                message="The job was cancelled.",
+                retryable=False,
+                charged=None if spent is None else spent > 0,
+                refunded=job.credits.refunded if job.credits else None,
+            )
         if job.status == "interrupted" and error is None:
             error = INTERRUPTED
         next_step = None

@@ -58,6 +58,8 @@ def apply_update(job: JobRecord, update: JobUpdate, now: float) -> JobRecord:
         changes["details"] = {**job.details, **update.details}
     if update.text is not None:
         changes["text"] = update.text
+    if update.poll_state:
+        changes["poll_state"] = {**job.poll_state, **update.poll_state}
     if update.poll_interval:
         changes["poll_interval"] = update.poll_interval
     if update.credits is not None:

@@ -122,8 +122,8 @@ def _summary(result: ToolResult) -> str:
     elif result.status == "running":
         done = f", {result.progress:.0f}% done" if result.progress is not None else ""
         lines = [f"{label} is still running (job {result.job}{done})."]
-        if result.assets:
-            lines.append("These links serve a placeholder until the job finishes:")
+        if any(asset.pending for asset in result.assets):
+            lines.append("Links marked pending serve a placeholder until the job finishes.")
     else:
         lines = [f"{label} failed: " + (_error_line(result.error) if result.error else "no reason given.")]
     if result.credits is not None:
