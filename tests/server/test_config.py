@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from providers import PROVIDERS
 from server.app import uses_sandbox
 from server.config import load_settings
 from server.errors import ConfigError
@@ -82,7 +83,7 @@ def test_sandbox_auto_turns_on_only_without_any_key() -> None:
 
 def test_the_example_config_documents_every_key_and_is_valid() -> None:
     example = Path(__file__).parents[2] / "config.example.toml"
-    settings = load_settings(example, env={}, provider_names=["conceptviz"])
+    settings = load_settings(example, env={}, provider_names=[p.name for p in PROVIDERS] + ["masko"])
     text = example.read_text()
     for section, model in [
         ("server", settings.server),
@@ -95,5 +96,7 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         assert f"[{section}]" in text
         for key in type(model).model_fields:
             assert f"\n{key} = " in text or f"\n# {key} = " in text, f"{section}.{key} is not documented"
+    for cls in PROVIDERS:
+        assert f"[providers.{cls.name}]" in text and cls.default_base_url in text
     for key in ("api_key", "base_url", "enabled", "include_tools", "exclude_tools"):
         assert f"{key} = " in text
