@@ -214,7 +214,7 @@ class Runtime:
             if self.sandbox_server is not None:
                 stack.push_async_callback(self.sandbox_server.stop)
                 await self.sandbox_server.start(task_group)
-            self.artifacts.cleanup()
+            task_group.start_soon(self._clean_artifacts)
             grace = self.settings.upstream.connect_timeout + self.settings.upstream.read_timeout + 30
             now = self.clock.wall()
             interrupted = await self.store.mark_interrupted(now, older_than=now - grace)
@@ -227,6 +227,14 @@ class Runtime:
             await stack.__aexit__(None, None, None)
             raise
         return self
+
+    async def _clean_artifacts(self) -> None:
+        """Delete expired artifacts now and then every hour, for as long as the runtime lives."""
+        while True:
+            removed = self.artifacts.cleanup()
+            if removed:
+                log.info("removed %d expired artifact(s)", removed)
+            await anyio.sleep(3600)  # real time on purpose: housekeeping must not move a test's fake clock
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CallToolResult
 
 from providers.sandbox.cosmiq import CosmiqAccount, CosmiqSimulator
@@ -29,13 +32,6 @@ class Cosmiq:
     runtime: Runtime
     client: Client
     gate: anyio.Event
-
-
-async def _gated_sleep_factory(gate: anyio.Event):  # type: ignore[no-untyped-def]
-    async def sleep(seconds: float) -> None:
-        await gate.wait()
-
-    return sleep
 
 
 @pytest.fixture
@@ -248,3 +244,48 @@ async def test_upstream_errors_are_quoted_and_typed(cosmiq: Cosmiq) -> None:
     assert _data(failed)["error"]["code"] == "job_failed" and "«Generation failed" in _text(failed)
     assert _data(broke)["error"]["code"] == "insufficient_credits"
     assert _data(broke)["error"]["charged"] is False
+
+
+class _UpstreamWithoutCarousel:
+    """A minimal MCP server that offers only `cosmiq_get_board` (no carousel by any name)."""
+
+    public_url = "http://127.0.0.1"
+
+    def __init__(self) -> None:
+        self.server: MCPServer[Any] = MCPServer("tiny-cosmiq", log_level="WARNING")
+
+        @self.server.tool()
+        def cosmiq_get_board(board: str) -> str:
+            return '{"board": "https://tiny.example/boards/1", "nodes": [], "images": []}'
+
+        self.app = self.server.streamable_http_app(
+            streamable_http_path="/api/mcp",
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> _UpstreamWithoutCarousel:
+        await self._stack.enter_async_context(self.server.session_manager.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
+async def test_an_operation_missing_upstream_is_a_clear_error_naming_what_was_looked_for(tmp_path: Path) -> None:
+    upstream = _UpstreamWithoutCarousel()
+    async with anyio.create_task_group() as group:
+        server = SandboxServer({"cosmiq": upstream})
+        await server.start(group)
+        settings = make_settings(
+            tmp_path, providers={"cosmiq": {"api_key": KEY, "base_url": server.base("cosmiq") + "/api/mcp"}}
+        )
+        async with Runtime(settings) as runtime, Client(runtime.mcp) as client:
+            read = await client.call_tool("cosmiq_get_board", {"board": "1"})
+            missing = await client.call_tool("cosmiq_carousel", {"style_prompt": "s", "slides": [{"prompt": "a"}] * 2})
+        await server.stop()
+    assert _data(read)["status"] == "completed"
+    assert missing.is_error
+    message = _data(missing)["error"]["message"]
+    assert "looked for 'cosmiq_carousel'" in message and "slides, style_prompt" in message
+    assert "cosmiq_get_board" in message
