@@ -6,8 +6,9 @@ from providers.base import Provider
 from providers.conceptviz import ConceptViz
 from providers.cosmiq import Cosmiq
 from providers.kolbo import Kolbo
+from providers.masko import Masko
 from providers.univers import Univers
 
 __all__ = ["PROVIDERS", "Provider"]
 
-PROVIDERS: tuple[type[Provider], ...] = (Cosmiq, Kolbo, Univers, ConceptViz)
+PROVIDERS: tuple[type[Provider], ...] = (Cosmiq, Masko, Kolbo, Univers, ConceptViz)

@@ -13,20 +13,26 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx2
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import InputRequiredResult
-from pydantic import AnyUrl
+from pydantic import AnyHttpUrl, AnyUrl
 from starlette.applications import Starlette
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from providers import PROVIDERS
 from providers.base import Provider
 from server import __version__
 from server.artifacts import ARTIFACT_URI, FileArtifactStore, Files
+from server.auth import GenmcpTokenVerifier
 from server.background import BackgroundRuns
 from server.calls import Calls
 from server.clock import Clock, SystemClock
@@ -156,16 +162,8 @@ class Runtime:
             sandbox=self.sandbox,
             redactor=self.redactor,
         )
-        previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
-        self.mcp = GenmcpServer(
-            "genmcp",
-            title="genmcp",
-            version=__version__,
-            instructions=INSTRUCTIONS,
-            tools=build_tools(self.providers, self.calls, self.redactor, previews),
-            log_level=settings.server.log_level,
-            files=self.files,
-        )
+        self.previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
+        self.mcp = self._server_for(self.providers)
         self._stack: AsyncExitStack | None = None
 
     def _build_providers(self, transports: Mapping[str, httpx2.AsyncBaseTransport]) -> dict[str, Provider]:
@@ -256,8 +254,21 @@ class Runtime:
             enable_dns_rebinding_protection=True, allowed_hosts=sorted(hosts), allowed_origins=sorted(origins)
         )
 
-    def http_app(self) -> Starlette:
-        """The ASGI app: MCP at `server.path`, `/healthz`; the runtime lives as long as the app."""
+    def _server_for(self, providers: Mapping[str, Provider]) -> GenmcpServer:
+        return GenmcpServer(
+            "genmcp",
+            title="genmcp",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            tools=build_tools(providers, self.calls, self.redactor, self.previews),
+            log_level=self.settings.server.log_level,
+            files=self.files,
+        )
+
+    def http_app(self) -> ASGIApp:
+        """The ASGI app: MCP at `server.path` (every tool) and `server.path/<provider>` (one provider's tools plus the
+        shared ones, for clients that cap their tool lists), `/healthz`, `/artifacts/<id>`, and — with inbound auth —
+        the bearer gate and the RFC 9728 metadata. The runtime lives as long as the app."""
 
         async def healthz(request: Request) -> Response:
             return JSONResponse(
@@ -271,21 +282,51 @@ class Runtime:
         self.files.base_url = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
         self.mcp.custom_route("/healthz", methods=["GET"])(healthz)
         self.mcp.custom_route("/artifacts/{artifact_id}", methods=["GET"])(artifact)
-        app = self.mcp.streamable_http_app(
-            streamable_http_path=self.settings.server.path,
-            transport_security=self.transport_security(),
-            max_request_body_size=self.settings.server.max_body_bytes,
-            host=self.settings.server.host,
-        )
-        inner = app.router.lifespan_context
+        options: dict[str, Any] = {
+            "transport_security": self.transport_security(),
+            "max_request_body_size": server.max_body_bytes,
+            "host": server.host,
+        }
+        app = self.mcp.streamable_http_app(streamable_http_path=server.path, **options)
+        managers = [self.mcp.session_manager]
+        for name, provider in self.providers.items():
+            single = self._server_for({name: provider})
+            app.router.routes.extend(
+                single.streamable_http_app(streamable_http_path=f"{server.path}/{name}", **options).router.routes
+            )
+            managers.append(single.session_manager)
+        auth = self.settings.auth
+        metadata_url: str | None = None
+        if auth.enabled and auth.issuer:
+            resource = auth.resource_url or f"{self.files.base_url}{server.path}"
+            metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource)))
+            app.router.routes.extend(
+                create_protected_resource_routes(
+                    resource_url=AnyHttpUrl(resource),
+                    authorization_servers=[AnyHttpUrl(auth.issuer)],
+                    scopes_supported=auth.required_scopes or None,
+                )
+            )
 
         @asynccontextmanager
         async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
-            async with self, inner(starlette):
+            async with self, AsyncExitStack() as stack:
+                for manager in managers:
+                    await stack.enter_async_context(manager.run())
                 yield
 
         app.router.lifespan_context = lifespan
-        return app
+        if not auth.enabled:
+            return app
+        verifier = GenmcpTokenVerifier(
+            tokens=auth.tokens,
+            required_scopes=auth.required_scopes,
+            issuer=auth.issuer or None,
+            jwks_url=auth.jwks_url or None,
+            audience=auth.resource_url or f"{self.files.base_url}{server.path}",
+            algorithms=auth.algorithms,
+        )
+        return BearerGate(app, verifier, protect=server.path, scopes=auth.required_scopes, metadata_url=metadata_url)
 
     def describe(self) -> str:
         """One line on what is served, for the start-up log."""
@@ -294,9 +335,30 @@ class Runtime:
         return f"genmcp {__version__}: {mode}; providers: {names}; registry {self.store.path}"
 
 
+class BearerGate:
+    """Requires a valid bearer token on the MCP endpoints (and only there): 401/403 with `WWW-Authenticate`."""
+
+    def __init__(
+        self, app: ASGIApp, verifier: GenmcpTokenVerifier, *, protect: str, scopes: list[str], metadata_url: str | None
+    ) -> None:
+        self.app = app
+        self.prefix = protect.rstrip("/")
+        guarded = RequireAuthMiddleware(
+            AuthContextMiddleware(app), scopes, AnyHttpUrl(metadata_url) if metadata_url else None
+        )
+        self.guarded = AuthenticationMiddleware(guarded, backend=BearerAuthBackend(verifier))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.guarded(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def require_safe_bind(settings: Settings) -> None:
     """Refuse a non-loopback bind without inbound auth unless `server.insecure` says so."""
-    if not is_loopback(settings.server.host) and not settings.server.insecure:
+    if not is_loopback(settings.server.host) and not settings.server.insecure and not settings.auth.enabled:
         raise ConfigError(
             f"refusing to listen on {settings.server.host}: without inbound auth anyone who can reach it could spend "
             "your credits. Listen on 127.0.0.1, or pass --insecure (server.insecure = true) if a proxy in front "

@@ -397,16 +397,19 @@ class Calls:
         return self.to_result(job, await self._finish_related(job, provider, deadline))
 
     async def _finish_related(self, job: JobRecord, provider: Provider, deadline: float) -> list[JobRecord]:
-        """The request's other jobs, each waited for within what is left of the budget."""
-        records = []
-        for handle in job.related:
+        """The request's other jobs, waited for side by side within what is left of the budget."""
+        records: list[JobRecord | None] = [None] * len(job.related)
+
+        async def finish(index: int, handle: str) -> None:
             record = await self.store.find(provider.name, handle.split(":", 1)[1])
-            if record is None:
-                continue
-            if record.status == "running" and self.clock.now() < deadline:
+            if record is not None and record.status == "running" and self.clock.now() < deadline:
                 record = await self.poller.wait(record, provider, deadline)
-            records.append(record)
-        return records
+            records[index] = record
+
+        async with anyio.create_task_group() as group:
+            for index, handle in enumerate(job.related):
+                group.start_soon(finish, index, handle)
+        return [record for record in records if record is not None]
 
     async def cancel(self, handle: str, *, caller: str | None = None) -> ToolResult:
         """Cancel a running job (for providers whose API can)."""

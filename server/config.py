@@ -20,6 +20,7 @@ from server.errors import ConfigError
 
 __all__ = [
     "ArtifactSettings",
+    "AuthSettings",
     "InputSettings",
     "JobSettings",
     "ProviderSettings",
@@ -104,6 +105,34 @@ class SandboxSettings(_Section):
     job_seconds: float = Field(default=8, ge=0, le=3600)
 
 
+class AuthSettings(_Section):
+    """Inbound auth for the HTTP transport (required to listen beyond loopback)."""
+
+    tokens: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Named bearer tokens (name = token); revoke one by removing it."
+    )
+    issuer: str = Field(default="", description="OAuth: the authorization server whose JWT access tokens we accept.")
+    jwks_url: str = Field(default="", description="OAuth: where the issuer publishes its signing keys.")
+    resource_url: str = Field(
+        default="", description="OAuth: this server's resource URL (the tokens' audience); default public_url + path."
+    )
+    required_scopes: list[str] = Field(default_factory=list)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any inbound auth is configured."""
+        return bool(self.tokens) or bool(self.issuer and self.jwks_url)
+
+    @field_validator("tokens")
+    @classmethod
+    def _tokens_are_long(cls, tokens: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, token in tokens.items():
+            if len(token.get_secret_value()) < 16:
+                raise ValueError(f"token {name!r} is shorter than 16 characters")
+        return tokens
+
+
 class ProviderSettings(_Section):
     """One provider."""
 
@@ -112,6 +141,9 @@ class ProviderSettings(_Section):
     enabled: bool = True
     include_tools: list[str] = Field(default_factory=list, description="Serve only these operations (empty = all).")
     exclude_tools: list[str] = Field(default_factory=list)
+    allow_client_keys: bool = Field(
+        default=False, description="Let a caller send its own key (X-<Provider>-Api-Key), used for that call only."
+    )
 
     @field_validator("api_key")
     @classmethod
@@ -134,6 +166,7 @@ class Settings(_Section):
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
     def provider(self, name: str) -> ProviderSettings:
@@ -142,7 +175,8 @@ class Settings(_Section):
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for redaction."""
-        return [p.api_key.get_secret_value() for p in self.providers.values() if p.api_key is not None]
+        keys = [p.api_key.get_secret_value() for p in self.providers.values() if p.api_key is not None]
+        return keys + [token.get_secret_value() for token in self.auth.tokens.values()]
 
 
 def _deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:

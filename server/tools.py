@@ -19,6 +19,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from providers.base import Operation, OperationInput, Provider
+from server.auth import current_caller
 from server.calls import Calls, CreditsResult, JobsResult, parse_arguments
 from server.errors import GenmcpError, InvalidInput
 from server.jobs import JobStatus
@@ -197,7 +198,9 @@ class _Builder:
                 wait = _pop_wait(raw)
                 if not isinstance(handle, str) or set(raw) != {"job"}:
                     raise InvalidInput("poll takes `job` (a handle string) and optionally `wait`.")
-                result = await self.calls.poll(handle, wait=wait, progress=_progress_sender(context))
+                result = await self.calls.poll(
+                    handle, wait=wait, progress=_progress_sender(context), caller=current_caller()
+                )
             except GenmcpError as exc:
                 return self._failure(provider, "poll", exc)
             return await self._answer(result)
@@ -234,7 +237,7 @@ class _Builder:
             try:
                 if not isinstance(handle, str) or set(arguments) != {"job"}:
                     raise InvalidInput("cancel takes one argument: `job` (a handle string).")
-                result = await self.calls.cancel(handle)
+                result = await self.calls.cancel(handle, caller=current_caller())
             except GenmcpError as exc:
                 return self._failure(provider, "cancel", exc)
             return await self._answer(result)
@@ -277,7 +280,9 @@ class _Builder:
                 query = _JobsQuery.model_validate(arguments)
                 if query.status is not None and query.status not in statuses:
                     raise InvalidInput(f"status: one of {', '.join(statuses)}.")
-                result = await self.calls.jobs(provider=query.provider, status=query.status, limit=query.limit)
+                result = await self.calls.jobs(
+                    provider=query.provider, status=query.status, limit=query.limit, caller=current_caller()
+                )
             except GenmcpError as exc:
                 return self._failure("genmcp", "jobs", exc)
             except ValueError as exc:

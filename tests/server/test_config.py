@@ -83,7 +83,7 @@ def test_sandbox_auto_turns_on_only_without_any_key() -> None:
 
 def test_the_example_config_documents_every_key_and_is_valid() -> None:
     example = Path(__file__).parents[2] / "config.example.toml"
-    settings = load_settings(example, env={}, provider_names=[p.name for p in PROVIDERS] + ["masko"])
+    settings = load_settings(example, env={}, provider_names=[p.name for p in PROVIDERS])
     text = example.read_text()
     for section, model in [
         ("server", settings.server),
