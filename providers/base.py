@@ -175,6 +175,8 @@ class Provider(ABC):
     holds_polls: ClassVar[bool] = False
     """Whether `status` can hold the request server-side until the job changes (a long-poll API): the poller then
     asks at once and again right after each answer, instead of sleeping between polls."""
+    accepts_client_keys: ClassVar[bool] = True
+    """Whether a caller's own key can be used for one request (False for adapters holding a keyed session)."""
     can_cancel: ClassVar[bool] = False
     """Whether the provider's API can cancel a running job (then `cancel` is implemented)."""
 

@@ -196,6 +196,7 @@ class Cosmiq(Provider):
     default_base_url = "https://www.cosmiq.studio/api/mcp"
     poll_interval = 5.0
     sandbox_key = "csk_sandbox"
+    accepts_client_keys = False  # one MCP session, opened with the configured key, serves every call
 
     def __init__(self, settings: ProviderSettings, client: UpstreamClient) -> None:
         super().__init__(settings, client)

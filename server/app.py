@@ -41,6 +41,7 @@ from server.errors import ConfigError
 from server.fetch import Fetcher, Resolver
 from server.inputs import ImageInputs
 from server.jobs import SqliteJobStore
+from server.limits import CallLimits, CircuitBreaker
 from server.polling import Poller
 from server.previews import Previews
 from server.redaction import Redactor
@@ -163,6 +164,9 @@ class Runtime:
             redactor=self.redactor,
         )
         self.previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
+        self.limits = CallLimits(
+            per_minute=settings.limits.calls_per_minute, concurrent=settings.limits.concurrent_calls, now=self.clock.now
+        )
         self.mcp = self._server_for(self.providers)
         self._stack: AsyncExitStack | None = None
 
@@ -187,8 +191,22 @@ class Runtime:
                 follow_redirects=False,
                 timeout=httpx2.Timeout(upstream.read_timeout, connect=upstream.connect_timeout),
             )
+            limits = self.settings.limits
             client = UpstreamClient(
-                provider=cls.title, http=http, settings=upstream, clock=self.clock, redactor=self.redactor
+                provider=cls.title,
+                http=http,
+                settings=upstream,
+                clock=self.clock,
+                redactor=self.redactor,
+                name=cls.name,
+                auth_headers=cls.auth_headers,
+                breaker=CircuitBreaker(
+                    provider=cls.title,
+                    threshold=limits.breaker_threshold,
+                    cooldown=limits.breaker_cooldown,
+                    now=self.clock.now,
+                ),
+                concurrency=limits.provider_concurrency,
             )
             providers[cls.name] = cls(conf, client)
         return providers
@@ -260,7 +278,7 @@ class Runtime:
             title="genmcp",
             version=__version__,
             instructions=INSTRUCTIONS,
-            tools=build_tools(providers, self.calls, self.redactor, self.previews),
+            tools=build_tools(providers, self.calls, self.redactor, self.previews, self.limits),
             log_level=self.settings.server.log_level,
             files=self.files,
         )

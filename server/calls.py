@@ -5,6 +5,7 @@ This is the transport-free core behind every tool; `server.tools` only adapts it
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -24,7 +25,7 @@ from server.errors import GenmcpError, InvalidInput, JobFinished, NotFoundError,
 from server.inputs import ImageInputs
 from server.jobs import JobRecord, JobStore
 from server.polling import INTERRUPTED, Poller, ProgressFn, apply_update
-from server.redaction import Redactor
+from server.redaction import CLIENT_KEYS, Redactor
 from server.results import CreditsInfo, ErrorInfo, RelatedJob, Status, ToolResult, error_info
 
 __all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
@@ -123,6 +124,7 @@ class Calls:
     ) -> ToolResult:
         """Run one operation: a read answers directly; a spend is registered, submitted once, then awaited."""
         deadline = self.clock.now() + self.budget(wait)
+        await provider.client.breaker.admit(provider.check)
         context = OperationContext(inputs=self.inputs, files=self.files, deadline=deadline)
         if operation.blocking:
             return await self._run_blocking(provider, operation, args, deadline, progress, caller)
@@ -225,6 +227,7 @@ class Calls:
             created_at=now,
             updated_at=now,
             caller=caller,
+            key_ref=_key_ref(provider.name),
             sandbox=self.sandbox,
         )
 
@@ -445,7 +448,7 @@ class Calls:
 
     async def _owned(self, provider: Provider, upstream_id: str, caller: str | None) -> JobRecord | None:
         job = await self.store.find(provider.name, upstream_id)
-        if job is not None and caller is not None and job.caller not in (None, caller):
+        if job is not None and not _visible(job, caller):
             raise NotFoundError(f"No job {provider.name}:{upstream_id} belongs to you.")
         return job
 
@@ -475,6 +478,7 @@ class Calls:
         if provider is not None:
             self._provider_for(provider)
         records = await self.store.list(provider=provider, status=status, caller=caller, limit=limit)
+        records = [r for r in records if _visible(r, caller)]
         return JobsResult(
             jobs=[
                 JobSummary(
@@ -524,6 +528,19 @@ class Calls:
             if balance.live
             else f"{provider.title} has no balance endpoint: this is the last balance it reported, with when.",
         )
+
+
+def _key_ref(provider: str) -> str | None:
+    """A fingerprint of the caller's own key for this provider (never the key itself)."""
+    key = CLIENT_KEYS.get().get(provider)
+    return hashlib.sha256(f"{provider}:{key}".encode()).hexdigest()[:24] if key else None
+
+
+def _visible(job: JobRecord, caller: str | None) -> bool:
+    """Whether this caller may see a job: its own (when auth is on), and only with the key that started it."""
+    if caller is not None and job.caller not in (None, caller):
+        return False
+    return job.key_ref is None or job.key_ref == _key_ref(job.provider)
 
 
 def parse_arguments(model: type[OperationInput], arguments: Mapping[str, Any]) -> OperationInput:

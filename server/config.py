@@ -23,6 +23,7 @@ __all__ = [
     "AuthSettings",
     "InputSettings",
     "JobSettings",
+    "LimitSettings",
     "ProviderSettings",
     "SandboxSettings",
     "ServerSettings",
@@ -96,6 +97,16 @@ class UpstreamSettings(_Section):
     backoff_max: float = Field(default=8, gt=0)
 
 
+class LimitSettings(_Section):
+    """Protection against runaway callers and failing providers (0 turns a limit off)."""
+
+    calls_per_minute: int = Field(default=120, ge=0, description="Tool calls a minute, per caller.")
+    concurrent_calls: int = Field(default=16, ge=0, description="Tool calls in flight, per caller.")
+    provider_concurrency: int = Field(default=32, ge=1, description="Requests in flight to one provider.")
+    breaker_threshold: int = Field(default=5, ge=0, description="Provider failures in a row that open its breaker.")
+    breaker_cooldown: float = Field(default=30, gt=0, description="Seconds a breaker stays open before a probe.")
+
+
 class SandboxSettings(_Section):
     """Local simulators instead of the real providers."""
 
@@ -167,6 +178,7 @@ class Settings(_Section):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
     def provider(self, name: str) -> ProviderSettings:

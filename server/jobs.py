@@ -33,6 +33,8 @@ class JobRecord(BaseModel):
     created_at: float
     updated_at: float
     caller: str | None = None
+    key_ref: str | None = None
+    """A fingerprint of the caller's own key when one was used: only that key can poll or cancel the job."""
     sandbox: bool = False
     poll_interval: float = 5.0
     poll_state: dict[str, Any] = Field(default_factory=dict)

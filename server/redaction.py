@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 
-__all__ = ["Redactor", "RedactingFilter", "strip_query"]
+__all__ = ["CLIENT_KEYS", "Redactor", "RedactingFilter", "strip_query"]
 
 _MASK = "[redacted]"
 # Credentials in common shapes, even ones we were never told about (e.g. a key echoed by an upstream).
@@ -32,7 +34,7 @@ class Redactor:
         self._secrets.sort(key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in (*_request_secrets(), *self._secrets):
             if secret in text:
                 text = text.replace(secret, _MASK)
         for pattern in _PATTERNS:
@@ -56,6 +58,15 @@ class RedactingFilter(logging.Filter):
         record.msg = self._redact(message)
         record.args = None
         return True
+
+
+CLIENT_KEYS: ContextVar[Mapping[str, str]] = ContextVar("genmcp_client_keys", default=MappingProxyType({}))
+"""Keys callers sent for the current request only (provider name → key): used upstream, masked everywhere,
+never stored."""
+
+
+def _request_secrets() -> tuple[str, ...]:
+    return tuple(key for key in CLIENT_KEYS.get().values() if len(key) >= 6)
 
 
 def strip_query(url: str) -> str:

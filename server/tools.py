@@ -8,6 +8,7 @@ that validates before anything goes upstream and turns every `GenmcpError` into 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -17,15 +18,17 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
+from starlette.requests import Request
 
 from providers.base import Operation, OperationInput, Provider
 from server.auth import current_caller
 from server.calls import Calls, CreditsResult, JobsResult, parse_arguments
 from server.errors import GenmcpError, InvalidInput
 from server.jobs import JobStatus
+from server.limits import CallLimits
 from server.polling import ProgressFn
 from server.previews import Previews
-from server.redaction import Redactor
+from server.redaction import CLIENT_KEYS, Redactor
 from server.results import ToolResult, error_info, render
 
 __all__ = ["build_tools"]
@@ -104,9 +107,29 @@ def _pop_wait(arguments: dict[str, Any]) -> float | None:
     return float(wait)
 
 
+_KEY_VALUE = re.compile(r"^[\x21-\x7e]{6,512}$")
+
+
+def _request(context: Context[Any, Any]) -> Request | None:
+    try:
+        request = context.request_context.request
+    except ValueError:  # no request (called outside a transport)
+        return None
+    return request if isinstance(request, Request) else None
+
+
 class _Builder:
-    def __init__(self, calls: Calls, redactor: Redactor, previews: Previews) -> None:
+    def __init__(
+        self,
+        calls: Calls,
+        redactor: Redactor,
+        previews: Previews,
+        limits: CallLimits,
+        providers: Mapping[str, Provider],
+    ) -> None:
         self.previews = previews
+        self.limits = limits
+        self.providers = providers
         self.calls = calls
         self.redact = redactor
         self.jobs = calls.job_settings
@@ -121,6 +144,46 @@ class _Builder:
         )
         log.info("%s_%s failed: %s", provider, operation, exc.code)
         return render(self._scrub(result))
+
+    def _client_keys(self, request: Request | None) -> dict[str, str]:
+        """Keys the caller sent in `X-<Provider>-Api-Key` headers, where this server allows them."""
+        keys: dict[str, str] = {}
+        if request is None:
+            return keys
+        for name, provider in self.providers.items():
+            value = request.headers.get(f"x-{name}-api-key")
+            if value is None:
+                continue
+            if not (provider.settings.allow_client_keys and provider.accepts_client_keys):
+                raise InvalidInput(
+                    f"This server does not take your own {provider.title} key; remove the X-{name.title()}-Api-Key "
+                    "header (its configured key is used)."
+                )
+            if not _KEY_VALUE.match(value):
+                raise InvalidInput(f"The X-{name.title()}-Api-Key header is not a valid key.")
+            keys[name] = value
+        return keys
+
+    def _guarded(self, label: tuple[str, str], invoke: Invoke) -> Invoke:
+        """Every call: the caller's own keys for this request only, then the per-caller limits."""
+
+        async def guarded(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult:
+            request = _request(context)
+            try:
+                keys = self._client_keys(request)
+            except GenmcpError as exc:
+                return self._failure(*label, exc)
+            token = CLIENT_KEYS.set(keys)
+            try:
+                caller = current_caller() or (request.client.host if request and request.client else "local")
+                async with self.limits.admit(caller):
+                    return await invoke(arguments, context)
+            except GenmcpError as exc:
+                return self._failure(*label, exc)
+            finally:
+                CLIENT_KEYS.reset(token)
+
+        return guarded
 
     async def _answer(self, result: ToolResult) -> CallToolResult:
         return render(self._scrub(result), await self.previews.of(result))
@@ -148,6 +211,7 @@ class _Builder:
                 return self._failure(provider.name, operation.name, exc)
             return await self._answer(result)
 
+        guarded = self._guarded((provider.name, operation.name), invoke)
         return _make_tool(
             name=f"{provider.name}_{operation.name}",
             title=f"{provider.title}: {operation.title}",
@@ -161,7 +225,7 @@ class _Builder:
                 idempotent_hint=operation.kind == "read",
                 open_world_hint=True,
             ),
-            invoke=invoke,
+            invoke=guarded,
         )
 
     def _describe(self, provider: Provider, operation: Operation) -> str:
@@ -205,6 +269,7 @@ class _Builder:
                 return self._failure(provider, "poll", exc)
             return await self._answer(result)
 
+        guarded = self._guarded(("genmcp", "poll"), invoke)
         return _make_tool(
             name="poll",
             title="Finish a job",
@@ -220,7 +285,7 @@ class _Builder:
             annotations=ToolAnnotations(
                 title="Finish a job", read_only_hint=True, idempotent_hint=True, open_world_hint=True
             ),
-            invoke=invoke,
+            invoke=guarded,
         )
 
     def cancel_tool(self, providers: list[str]) -> GenmcpTool:
@@ -242,6 +307,7 @@ class _Builder:
                 return self._failure(provider, "cancel", exc)
             return await self._answer(result)
 
+        guarded = self._guarded(("genmcp", "cancel"), invoke)
         return _make_tool(
             name="cancel",
             title="Cancel a job",
@@ -260,7 +326,7 @@ class _Builder:
                 idempotent_hint=True,
                 open_world_hint=True,
             ),
-            invoke=invoke,
+            invoke=guarded,
         )
 
     def jobs_tool(self, providers: list[str]) -> GenmcpTool:
@@ -289,6 +355,7 @@ class _Builder:
                 return self._failure("genmcp", "jobs", InvalidInput(f"Invalid arguments: {exc}"))
             return self._rendered(result, _jobs_text)
 
+        guarded = self._guarded(("genmcp", "jobs"), invoke)
         return _make_tool(
             name="jobs",
             title="List jobs",
@@ -301,7 +368,7 @@ class _Builder:
             annotations=ToolAnnotations(
                 title="List jobs", read_only_hint=True, idempotent_hint=True, open_world_hint=False
             ),
-            invoke=invoke,
+            invoke=guarded,
         )
 
     def credits_tool(self, providers: list[str]) -> GenmcpTool:
@@ -324,6 +391,7 @@ class _Builder:
                 return self._failure("genmcp", "credits", exc)
             return self._rendered(result, _credits_text)
 
+        guarded = self._guarded(("genmcp", "credits"), invoke)
         return _make_tool(
             name="credits",
             title="Credit balances",
@@ -336,7 +404,7 @@ class _Builder:
             annotations=ToolAnnotations(
                 title="Credit balances", read_only_hint=True, idempotent_hint=True, open_world_hint=True
             ),
-            invoke=invoke,
+            invoke=guarded,
         )
 
 
@@ -374,9 +442,11 @@ def _credits_text(result: CreditsResult) -> str:
     return "Credits:\n" + "\n".join(lines)
 
 
-def build_tools(providers: Mapping[str, Provider], calls: Calls, redactor: Redactor, previews: Previews) -> list[Tool]:
+def build_tools(
+    providers: Mapping[str, Provider], calls: Calls, redactor: Redactor, previews: Previews, limits: CallLimits
+) -> list[Tool]:
     """Every tool genmcp serves for these providers: their operations (under include/exclude) and the shared ones."""
-    builder = _Builder(calls, redactor, previews)
+    builder = _Builder(calls, redactor, previews, limits, providers)
     tools: list[Tool] = []
     for provider in providers.values():
         for operation in provider.operations():

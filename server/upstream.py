@@ -8,14 +8,16 @@ it raises `SubmitUnknown`.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
@@ -33,7 +35,8 @@ from server.errors import (
     SubmitUnknown,
     UpstreamError,
 )
-from server.redaction import Redactor, strip_query
+from server.limits import CircuitBreaker
+from server.redaction import CLIENT_KEYS, Redactor, strip_query
 
 __all__ = ["UpstreamClient", "excerpt", "retry_after_seconds"]
 
@@ -51,6 +54,7 @@ _STATUS_ERRORS: dict[int, tuple[type[GenmcpError], str]] = {
 log = logging.getLogger("genmcp.upstream")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+_NO_LIMIT = contextlib.nullcontext()
 _TAGS = re.compile(r"<[^>]{0,2000}>")
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 _MAX_RETRY_AFTER = 120.0
@@ -97,8 +101,16 @@ class UpstreamClient:
         clock: Clock,
         redactor: Redactor,
         rng: random.Random | None = None,
+        name: str = "",
+        auth_headers: Callable[[str], Mapping[str, str]] | None = None,
+        breaker: CircuitBreaker | None = None,
+        concurrency: int = 32,
     ) -> None:
         self.provider = provider
+        self.name = name
+        self.auth_headers = auth_headers
+        self.breaker = breaker or CircuitBreaker(provider=provider, threshold=0, cooldown=1, now=clock.now)
+        self._slots = anyio.CapacityLimiter(concurrency)
         self.http = http
         self.settings = settings
         self.clock = clock
@@ -142,18 +154,24 @@ class UpstreamClient:
             write=self.settings.read_timeout,
             pool=self.settings.connect_timeout,
         )
+        client_key = CLIENT_KEYS.get().get(self.name)
+        headers = dict(self.auth_headers(client_key)) if client_key and self.auth_headers else None
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
-                response = await self.http.request(
-                    method, path, json=json, data=data, files=files, params=params, timeout=timeout
-                )
+                # A held long-poll waits on the provider, not on us: it does not take a concurrency slot.
+                async with self._slots if read_timeout is None else _NO_LIMIT:
+                    response = await self.http.request(
+                        method, path, json=json, data=data, files=files, params=params, timeout=timeout, headers=headers
+                    )
             except _NEVER_SENT as exc:
+                self.breaker.record(False)
                 failure: Exception = exc
                 reason = f"could not connect to {self.provider} ({type(exc).__name__})"
                 retry = True
             except httpx2.TransportError as exc:
+                self.breaker.record(False)
                 if not safe:
                     log.warning("%s %s: answer lost after sending (%s)", method, strip_query(path), type(exc).__name__)
                     raise SubmitUnknown(
@@ -164,6 +182,7 @@ class UpstreamClient:
                     ) from exc
                 failure, reason, retry = exc, f"{self.provider} did not answer ({type(exc).__name__})", True
             else:
+                self.breaker.record(response.status_code < 500)
                 log.debug(
                     "%s %s -> %s in %.0f ms",
                     method,

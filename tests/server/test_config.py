@@ -92,11 +92,12 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         ("artifacts", settings.artifacts),
         ("upstream", settings.upstream),
         ("sandbox", settings.sandbox),
+        ("auth", settings.auth),
     ]:
         assert f"[{section}]" in text
         for key in type(model).model_fields:
             assert f"\n{key} = " in text or f"\n# {key} = " in text, f"{section}.{key} is not documented"
     for cls in PROVIDERS:
         assert f"[providers.{cls.name}]" in text and cls.default_base_url in text
-    for key in ("api_key", "base_url", "enabled", "include_tools", "exclude_tools"):
+    for key in ("api_key", "base_url", "enabled", "include_tools", "exclude_tools", "allow_client_keys"):
         assert f"{key} = " in text

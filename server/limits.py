@@ -1,0 +1,112 @@
+"""Protection for genmcp and its providers: per-caller rate and concurrency limits, and a per-provider circuit
+breaker that fails fast while a provider is down and is closed again only by a cheap read, never a paid request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+
+from server.errors import GenmcpError, RateLimited, UpstreamError
+
+__all__ = ["CallLimits", "CircuitBreaker"]
+
+log = logging.getLogger("genmcp.limits")
+
+
+class CallLimits:
+    """Calls per minute and calls in flight, per caller (a token's name, a client address, or 'local')."""
+
+    def __init__(self, *, per_minute: int, concurrent: int, now: Callable[[], float]) -> None:
+        self.per_minute = per_minute
+        self.concurrent = concurrent
+        self.now = now
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        self._running: dict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def admit(self, caller: str) -> AsyncIterator[None]:
+        """Hold a slot for one call, or raise `RateLimited` saying when to retry."""
+        now = self.now()
+        recent = self._recent[caller]
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if self.per_minute and len(recent) >= self.per_minute:
+            wait = math.ceil(recent[0] + 60 - now)
+            raise RateLimited(
+                f"Too many calls: at most {self.per_minute} a minute. Retry after {wait} s.", retry_after=wait
+            )
+        if self.concurrent and self._running[caller] >= self.concurrent:
+            raise RateLimited(
+                f"{self._running[caller]} of your calls are already running (at most {self.concurrent}). Retry "
+                "after a few seconds, or start jobs with wait=0 and finish them with poll.",
+                retry_after=5,
+            )
+        recent.append(now)
+        self._running[caller] += 1
+        try:
+            yield
+        finally:
+            self._running[caller] -= 1
+            if not self._running[caller]:
+                del self._running[caller]
+
+
+class CircuitBreaker:
+    """Opens after `threshold` provider failures in a row; while open, calls fail fast. After `cooldown` seconds one
+    caller runs the probe (a cheap authenticated read): success closes the breaker, failure keeps it open."""
+
+    def __init__(self, *, provider: str, threshold: int, cooldown: float, now: Callable[[], float]) -> None:
+        self.provider = provider
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.now = now
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._probe_lock = anyio.Lock()
+
+    @property
+    def open(self) -> bool:
+        """Whether calls currently fail fast."""
+        return self.opened_at is not None
+
+    def record(self, ok: bool) -> None:
+        """One upstream outcome: a provider failure (5xx, no answer) or anything else."""
+        if ok:
+            self.failures = 0
+            return
+        self.failures += 1
+        if self.threshold and self.failures >= self.threshold and self.opened_at is None:
+            self.opened_at = self.now()
+            log.warning("%s failed %d times in a row; failing fast", self.provider, self.failures)
+
+    async def admit(self, probe: Callable[[], Awaitable[object]]) -> None:
+        """Let a call through, probe when the cool-down is over, or raise `UpstreamError` at once."""
+        if self.opened_at is None:
+            return
+        left = self.opened_at + self.cooldown - self.now()
+        if left > 0:
+            raise UpstreamError(
+                f"{self.provider} is failing ({self.failures} errors in a row), so genmcp is not sending it requests "
+                f"for {math.ceil(left)} more s.",
+                retry_after=math.ceil(left),
+            )
+        async with self._probe_lock:
+            if self.opened_at is None:
+                return
+            try:
+                await probe()
+            except GenmcpError as exc:
+                self.opened_at = self.now()
+                raise UpstreamError(
+                    f"{self.provider} is still failing ({exc.code}); try again in {self.cooldown:g} s.",
+                    retry_after=self.cooldown,
+                ) from exc
+            log.info("%s answered the probe: closing the breaker", self.provider)
+            self.failures = 0
+            self.opened_at = None
