@@ -46,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the config and test each provider's key")
     common(check)
 
+    install = commands.add_parser("install", help="connect a client: print (or --write) its config entry")
+    install.add_argument("client", choices=["claude-code", "claude-desktop", "cursor", "vscode"])
+    install.add_argument("--transport", choices=["http", "stdio"], help="default: http (stdio for claude-desktop)")
+    install.add_argument("--url", help="the MCP endpoint (default: http://127.0.0.1:8000/mcp)")
+    install.add_argument("--provider", help="connect to one provider's endpoint (/mcp/<provider>): fewer tools")
+    install.add_argument("--write", action="store_true", help="merge it into the client's config file (backup kept)")
+    install.add_argument("--force", action="store_true", help="replace an existing genmcp entry")
+    install.add_argument("--config-file", type=Path, help="the client config file to write (default: the client's)")
+
     jobs = commands.add_parser("jobs", help="show the job registry")
     common(jobs)
     jobs.add_argument("--provider", help="only this provider")
@@ -165,9 +174,37 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{when}  {job.status:<14} {job.handle or job.id:<40} {job.operation:<10} credits={charged}{error}")
 
 
+def _install(args: argparse.Namespace) -> int:
+    from server.install import plan, render, write
+
+    names = [p.name for p in PROVIDERS]
+    if args.provider and args.provider not in names:
+        raise ConfigError(f"unknown provider {args.provider!r}; choose one of {', '.join(names)}.")
+    url = args.url or "http://127.0.0.1:8000/mcp" + (f"/{args.provider}" if args.provider else "")
+    install = plan(
+        args.client,
+        transport=args.transport,
+        url=url,
+        key_vars=[p.key_env() for p in PROVIDERS],
+        env=os.environ,
+        config_file=args.config_file,
+    )
+    print(render(install))
+    if args.write:
+        backup = write(install, force=args.force)
+        print(f"\nwrote {install.config_file}" + (f" (backup: {backup})" if backup else ""))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `genmcp` command."""
     args = _parser().parse_args(argv)
+    if args.command == "install":
+        try:
+            return _install(args)
+        except ConfigError as exc:
+            print(f"genmcp: {exc.message}", file=sys.stderr)
+            return 2
     try:
         settings = _settings(args)
     except ConfigError as exc:
