@@ -314,3 +314,19 @@ async def test_tools_command_prints_one_line_per_tool(server: GenmcpServer, tmp_
     # The same tools, in the same order, as a server with the same configuration lists over MCP.
     async with Client(server.mcp_url) as client:
         assert names == [tool.name for tool in (await client.list_tools()).tools]
+
+
+async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpServer) -> None:
+    async with Client(server.mcp_url + "/kolbo") as client:
+        kolbo = {tool.name for tool in (await client.list_tools()).tools}
+    async with Client(server.mcp_url + "/conceptviz") as client:
+        conceptviz = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("conceptviz_generate", {"prompt": "a small diagram", "wait": 0})
+    async with Client(server.mcp_url) as client:
+        everything = {tool.name for tool in (await client.list_tools()).tools}
+
+    assert {"kolbo_generate_image", "kolbo_chat", "poll", "jobs", "credits", "cancel"} <= kolbo
+    assert not any(name.startswith(("masko_", "conceptviz_", "cosmiq_", "univers_")) for name in kolbo)
+    assert conceptviz == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
+    assert kolbo | conceptviz <= everything and len(everything) > 40
+    assert structured(result)["status"] == "running"
