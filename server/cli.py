@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from server import __version__
 from server.config import Settings, load_settings
 from server.errors import ConfigError, GenmcpError
 from server.redaction import RedactingFilter, Redactor
+from server.tools import KIND_META
 
 __all__ = ["main"]
 
@@ -127,9 +129,8 @@ async def _tools(settings: Settings) -> None:
         tools = await runtime.mcp.list_tools()
     width = max(len(tool.name) for tool in tools)
     for tool in tools:
-        hints = tool.annotations
-        kind = "read" if hints and hints.read_only_hint else "spends"
-        summary = (tool.description or "").split("\n", 1)[0].split(". ", 1)[0].rstrip(".")
+        kind = str((tool.meta or {}).get(KIND_META, "read"))
+        summary = re.split(r"(?<=[.:])\s+(?=[A-Z`])", (tool.description or "").split("\n", 1)[0])[0].rstrip(".:")
         print(f"{tool.name:<{width}}  {kind:<6}  {summary[:110]}{'…' if len(summary) > 110 else ''}")
 
 

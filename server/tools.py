@@ -31,7 +31,10 @@ from server.previews import Previews
 from server.redaction import CLIENT_KEYS, Redactor
 from server.results import ToolResult, error_info, render
 
-__all__ = ["build_tools"]
+__all__ = ["KIND_META", "build_tools"]
+
+KIND_META = "io.genmcp/kind"
+"""Tool `_meta` key: read, write or spend (whether a call can cost credits)."""
 
 log = logging.getLogger("genmcp.tools")
 
@@ -63,6 +66,7 @@ def _make_tool(
     output: type[BaseModel],
     annotations: ToolAnnotations,
     invoke: Invoke,
+    kind: str = "read",
 ) -> GenmcpTool:
     return GenmcpTool(
         fn=invoke,
@@ -74,6 +78,7 @@ def _make_tool(
         fn_metadata=FuncMetadata(arg_model=_NoArguments, output_schema=output.model_json_schema()),
         is_async=True,
         annotations=annotations,
+        meta={KIND_META: kind},
     )
 
 
@@ -226,6 +231,7 @@ class _Builder:
                 open_world_hint=True,
             ),
             invoke=guarded,
+            kind=operation.kind,
         )
 
     def _describe(self, provider: Provider, operation: Operation) -> str:
@@ -310,6 +316,7 @@ class _Builder:
         guarded = self._guarded(("genmcp", "cancel"), invoke)
         return _make_tool(
             name="cancel",
+            kind="write",
             title="Cancel a job",
             description=(
                 f"Cancel a running generation job by handle (providers that can cancel: {', '.join(providers)}). "
