@@ -11,10 +11,8 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import anyio
-from pydantic import BaseModel, Field, ValidationError
 
 from providers.base import Balance, Completed, Operation, OperationContext, OperationInput, Provider, Submitted
 from server.artifacts import Files
@@ -26,9 +24,20 @@ from server.inputs import ImageInputs
 from server.jobs import JobRecord, JobStore
 from server.polling import INTERRUPTED, Poller, ProgressFn, apply_update
 from server.redaction import CLIENT_KEYS, Redactor
-from server.results import CreditsInfo, ErrorInfo, RelatedJob, Status, ToolResult, error_info
+from server.results import (
+    BalanceEntry,
+    CreditsInfo,
+    CreditsResult,
+    ErrorInfo,
+    JobsResult,
+    JobSummary,
+    RelatedJob,
+    Status,
+    ToolResult,
+    error_info,
+)
 
-__all__ = ["BalanceEntry", "Calls", "CreditsResult", "JobSummary", "JobsResult"]
+__all__ = ["Calls"]
 
 log = logging.getLogger("genmcp.calls")
 
@@ -38,45 +47,6 @@ _HANDLE = re.compile(r"^(?P<provider>[a-z][a-z0-9_]{0,31}):(?P<id>[A-Za-z0-9_-][
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-
-class JobSummary(BaseModel):
-    """One line of the registry."""
-
-    job: str | None = Field(description="Handle for `poll` (None when the provider never gave an id).")
-    id: str = Field(description="genmcp's own id for the record.")
-    provider: str
-    operation: str
-    status: str
-    created_at: str
-    updated_at: str
-    assets: int
-    credits: CreditsInfo | None = None
-    error: ErrorInfo | None = None
-
-
-class JobsResult(BaseModel):
-    """The `jobs` tool's answer."""
-
-    jobs: list[JobSummary]
-
-
-class BalanceEntry(BaseModel):
-    """One provider's balance."""
-
-    provider: str
-    remaining: float | None = None
-    live: bool = Field(default=False, description="False when this is the last balance seen in a response.")
-    as_of: str | None = None
-    note: str | None = None
-    error: ErrorInfo | None = None
-
-
-class CreditsResult(BaseModel):
-    """The `credits` tool's answer."""
-
-    balances: list[BalanceEntry]
-    sandbox: bool = False
 
 
 class Calls:
@@ -541,16 +511,3 @@ def _visible(job: JobRecord, caller: str | None) -> bool:
     if caller is not None and job.caller not in (None, caller):
         return False
     return job.key_ref is None or job.key_ref == _key_ref(job.provider)
-
-
-def parse_arguments(model: type[OperationInput], arguments: Mapping[str, Any]) -> OperationInput:
-    """Validate raw tool arguments into an operation's input model, or raise `InvalidInput` saying what to fix."""
-    try:
-        return model.model_validate(dict(arguments))
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(part) for part in error["loc"]) or "arguments"
-            message = "not an accepted argument" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"{where}: {message}")
-        raise InvalidInput("Invalid arguments — " + "; ".join(problems) + ". Nothing was sent upstream.") from exc

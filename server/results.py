@@ -19,6 +19,10 @@ __all__ = [
     "AssetKind",
     "CreditsInfo",
     "ErrorInfo",
+    "BalanceEntry",
+    "CreditsResult",
+    "JobSummary",
+    "JobsResult",
     "Preview",
     "RelatedJob",
     "ToolResult",
@@ -202,3 +206,42 @@ def render(result: ToolResult, preview: Preview | None = None) -> CallToolResult
         structured_content=result.model_dump(mode="json"),
         is_error=result.status == "failed",
     )
+
+
+class JobSummary(BaseModel):
+    """One line of the registry."""
+
+    job: str | None = Field(description="Handle for `poll` (None when the provider never gave an id).")
+    id: str = Field(description="genmcp's own id for the record.")
+    provider: str
+    operation: str
+    status: str
+    created_at: str
+    updated_at: str
+    assets: int
+    credits: CreditsInfo | None = None
+    error: ErrorInfo | None = None
+
+
+class JobsResult(BaseModel):
+    """The `jobs` tool's answer."""
+
+    jobs: list[JobSummary]
+
+
+class BalanceEntry(BaseModel):
+    """One provider's balance."""
+
+    provider: str
+    remaining: float | None = None
+    live: bool = Field(default=False, description="False when this is the last balance seen in a response.")
+    as_of: str | None = None
+    note: str | None = None
+    error: ErrorInfo | None = None
+
+
+class CreditsResult(BaseModel):
+    """The `credits` tool's answer."""
+
+    balances: list[BalanceEntry]
+    sandbox: bool = False

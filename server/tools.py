@@ -17,19 +17,19 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 
 from providers.base import Operation, OperationInput, Provider
 from server.auth import current_caller
-from server.calls import Calls, CreditsResult, JobsResult, parse_arguments
+from server.calls import Calls
 from server.errors import GenmcpError, InvalidInput
 from server.jobs import JobStatus
 from server.limits import CallLimits
 from server.polling import ProgressFn
 from server.previews import Previews
 from server.redaction import CLIENT_KEYS, Redactor
-from server.results import ToolResult, error_info, render
+from server.results import CreditsResult, JobsResult, ToolResult, error_info, render
 
 __all__ = ["KIND_META", "build_tools"]
 
@@ -465,3 +465,16 @@ def build_tools(
     if cancellable:
         tools.append(builder.cancel_tool(cancellable))
     return tools
+
+
+def parse_arguments(model: type[OperationInput], arguments: Mapping[str, Any]) -> OperationInput:
+    """Validate raw tool arguments into an operation's input model, or raise `InvalidInput` saying what to fix."""
+    try:
+        return model.model_validate(dict(arguments))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "arguments"
+            message = "not an accepted argument" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{where}: {message}")
+        raise InvalidInput("Invalid arguments — " + "; ".join(problems) + ". Nothing was sent upstream.") from exc
