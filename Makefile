@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test lint typecheck pytest clean
+.PHONY: install demo serve test lint typecheck pytest clients-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# The client tests (official TypeScript SDK, MCP Inspector, conformance suite) need Node packages; they are installed
+# when npm is present (CI requires them).
+clients-deps:
+	@if command -v npm >/dev/null; then bash tests/clients/install.sh; else echo "npm not found: client tests skip"; fi
+
+pytest: install clients-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
