@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx2
-import jwt
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from pydantic import SecretStr
@@ -86,6 +85,8 @@ class GenmcpTokenVerifier:
         return None
 
     async def _verify_jwt(self, token: str) -> AccessToken | None:
+        import jwt  # imported when a JWT is first seen: most installs never need it, and it is slow to import
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -121,6 +122,8 @@ class GenmcpTokenVerifier:
         )
 
     async def _key(self, kid: str) -> Any | None:
+        import jwt
+
         for refresh in (False, True):
             jwks = await self._keys(refresh)
             for entry in jwks.get("keys", []):
