@@ -128,7 +128,10 @@ class Runtime:
         self.redactor = Redactor(settings.secrets())
         self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
         self.artifacts = FileArtifactStore(
-            settings.artifacts.resolved_dir(), ttl_seconds=settings.artifacts.ttl_seconds, clock=self.clock.wall
+            settings.artifacts.resolved_dir(),
+            ttl_seconds=settings.artifacts.ttl_seconds,
+            clock=self.clock.wall,
+            redact=self.redactor,
         )
         self.files = Files(self.artifacts, settings.server.public_url or None)
         inputs = settings.inputs
@@ -165,6 +168,7 @@ class Runtime:
             runs=self.runs,
             sandbox=self.sandbox,
             redactor=self.redactor,
+            submit_grace=settings.upstream.connect_timeout + settings.upstream.read_timeout + 30,
         )
         self.previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
         self.limits = CallLimits(
@@ -172,6 +176,7 @@ class Runtime:
         )
         self.mcp = self._server_for(self.providers)
         self._stack: AsyncExitStack | None = None
+        self._depth = 0
 
     def _build_providers(self, transports: Mapping[str, httpx2.AsyncBaseTransport]) -> dict[str, Provider]:
         providers: dict[str, Provider] = {}
@@ -215,6 +220,10 @@ class Runtime:
         return providers
 
     async def __aenter__(self) -> Runtime:
+        # Re-entrant: serving the HTTP app inside an already started runtime must not start (or stop) it twice.
+        self._depth += 1
+        if self._depth > 1:
+            return self
         stack = AsyncExitStack()
         await stack.__aenter__()
         self._stack = stack
@@ -234,15 +243,14 @@ class Runtime:
                 stack.push_async_callback(self.sandbox_server.stop)
                 await self.sandbox_server.start(task_group)
             task_group.start_soon(self._clean_artifacts)
-            grace = self.settings.upstream.connect_timeout + self.settings.upstream.read_timeout + 30
-            now = self.clock.wall()
-            interrupted = await self.store.mark_interrupted(now, older_than=now - grace)
+            interrupted = await self.calls.resolve_stale_submissions()
             if interrupted:
                 log.warning("%d job(s) were interrupted while being submitted; marked submit_unknown", interrupted)
             lost = await self.calls.recover()
             if lost:
                 log.warning("%d background call(s) of a stopped genmcp were marked interrupted", lost)
         except BaseException:
+            self._depth -= 1
             await stack.__aexit__(None, None, None)
             raise
         return self
@@ -258,7 +266,8 @@ class Runtime:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._stack is not None:
+        self._depth -= 1
+        if self._depth == 0 and self._stack is not None:
             stack, self._stack = self._stack, None
             await stack.__aexit__(exc_type, exc, tb)
 

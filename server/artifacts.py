@@ -106,8 +106,11 @@ class ArtifactStore(Protocol):
 class FileArtifactStore:
     """Artifacts as files under one directory: `<id>.bin` plus `<id>.json`."""
 
-    def __init__(self, root: Path, *, ttl_seconds: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, root: Path, *, ttl_seconds: float, clock: Callable[[], float], redact: Callable[[str], str] = str
+    ) -> None:
         self.root = root
+        self.redact = redact
         self.ttl = ttl_seconds
         self.wall = clock
         root.mkdir(parents=True, exist_ok=True)
@@ -121,7 +124,8 @@ class FileArtifactStore:
         artifact = Artifact(
             id=artifact_id,
             mime_type=mime_type,
-            filename=_safe_filename(filename, f"artifact-{artifact_id[:8]}"),
+            # Names come from upstream (Content-Disposition, ZIP members): one could carry a key.
+            filename=_safe_filename(self.redact(filename), f"artifact-{artifact_id[:8]}"),
             size=len(data),
             created_at=now,
             expires_at=now + self.ttl,

@@ -106,7 +106,8 @@ class GenmcpTokenVerifier:
                 options={"require": ["exp", "iss", "aud"]},
                 leeway=30,
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
+            # A key of the wrong type for the token's algorithm makes PyJWT raise TypeError: still just a bad token.
             log.info("refused a JWT: %s", type(exc).__name__)
             return None
         scopes = _scopes(claims)
@@ -130,7 +131,7 @@ class GenmcpTokenVerifier:
                 if isinstance(entry, dict) and entry.get("kid", "") == kid:
                     try:
                         return jwt.PyJWK.from_dict(entry).key
-                    except jwt.PyJWTError:
+                    except (jwt.PyJWTError, TypeError, ValueError):
                         return None
         return None
 

@@ -73,6 +73,9 @@ class BackgroundRuns:
         async def body() -> None:
             try:
                 run.error = await work()
+            except Exception:
+                # A background call must never take the runtime (and every other call) down with it.
+                log.exception("background call %s crashed", job_id)
             finally:
                 run.done.set()
                 self._runs.pop(job_id, None)

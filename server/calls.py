@@ -36,6 +36,7 @@ from server.results import (
     ToolResult,
     error_info,
 )
+from server.upstream import SENDING
 
 __all__ = ["Calls"]
 
@@ -65,7 +66,9 @@ class Calls:
         runs: BackgroundRuns,
         sandbox: bool,
         redactor: Redactor,
+        submit_grace: float = 120.0,
     ) -> None:
+        self.submit_grace = submit_grace
         self.files = files
         self.runs = runs
         self.redact = redactor
@@ -133,7 +136,10 @@ class Calls:
             inputs=self.inputs, files=self.files, deadline=self.clock.now() + operation.max_seconds
         )
 
+        ready = anyio.Event()
+
         async def work() -> GenmcpError | None:
+            SENDING.set(ready.set)
             try:
                 outcome = await operation.handler(args, context)
             except GenmcpError as exc:
@@ -144,11 +150,17 @@ class Calls:
                 unknown = SubmitUnknown("genmcp failed while reading the provider's answer.", charged=None)
                 await self._record_outcome_failure(job, unknown)
                 return unknown
+            finally:
+                ready.set()
             assert isinstance(outcome, Completed), "a blocking operation answers with its result"
             await self.store.save(self._with_outcome(job, outcome))
             return None
 
         run = self.runs.start(job.id, work)
+        # Until the call sends its first request it costs nothing and its inputs may still be refused: wait for that
+        # (inputs are checked and fetched with their own time limit) so a refused input is an error, not `running`.
+        await self.clock.wait_for(ready, self.inputs.settings.fetch_timeout + 5)
+        job = await self.store.get(job.id) or job
         job = await self.poller.wait(job, provider, deadline, progress)
         if job.finished and run.error is not None:
             # Failed within the budget: answer like any failed call (and keep no record if nothing was spent).
@@ -175,6 +187,12 @@ class Calls:
                 "progress": 100.0,
             }
         )
+
+    async def resolve_stale_submissions(self) -> int:
+        """Records still `submitting` long after any request could have lasted: their process died mid-submit, so
+        they become `submit_unknown` (it may have been charged; it is never re-sent)."""
+        now = self.clock.wall()
+        return await self.store.mark_interrupted(now, older_than=now - self.submit_grace)
 
     async def recover(self) -> int:
         """After a start: calls run by a genmcp process that is gone become `interrupted` (they may have charged)."""
@@ -447,6 +465,7 @@ class Calls:
         """Recent jobs from the registry (no upstream request)."""
         if provider is not None:
             self._provider_for(provider)
+        await self.resolve_stale_submissions()
         records = await self.store.list(provider=provider, status=status, caller=caller, limit=limit)
         records = [r for r in records if _visible(r, caller)]
         return JobsResult(

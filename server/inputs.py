@@ -149,7 +149,7 @@ class ImageInputs:
         if not match or not match.group("b64"):
             raise InvalidInput(f"{field}: a data URL must look like data:image/png;base64,<data>.")
         claimed = (match.group("mime") or "").lower()
-        return self._checked_image(self._decode(text[match.end() :], field), field, claimed=claimed)
+        return self._checked_image(self._decode(text[match.end() :], field), field, claimed=claimed, strict=True)
 
     def _decode(self, encoded: str, field: str) -> bytes:
         limit = self.settings.max_image_bytes
@@ -164,14 +164,18 @@ class ImageInputs:
         except (binascii.Error, ValueError) as exc:
             raise InvalidInput(f"{field}: the base64 data is invalid ({exc}).") from exc
 
-    def _checked_image(self, data: bytes, field: str, *, claimed: str = "", name: str = "") -> ImageFile:
+    def _checked_image(
+        self, data: bytes, field: str, *, claimed: str = "", name: str = "", strict: bool = False
+    ) -> ImageFile:
+        """Checked image bytes. `strict`: the claimed type (a data URL's) must be the sniffed one; otherwise (a
+        download's Content-Type) only a claimed image type must match, since CDNs often say octet-stream."""
         if len(data) > self.settings.max_image_bytes:
             raise InvalidInput(f"{field}: the image is larger than the {self._limit} limit (inputs.max_image_bytes).")
         actual = sniff_image(data)
         if actual is None:
             raise InvalidInput(f"{field}: the data is not a PNG, JPEG, GIF or WebP image.")
         claimed = "image/jpeg" if claimed == "image/jpg" else claimed
-        if claimed.startswith("image/") and claimed != actual:
+        if claimed and claimed != actual and (strict or claimed.startswith("image/") or "html" in claimed):
             raise InvalidInput(f"{field}: the data says {claimed} but the bytes are {actual}.")
         pixels = image_pixels(data)
         if pixels is None:

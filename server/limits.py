@@ -38,13 +38,11 @@ class CallLimits:
             recent.popleft()
         if self.per_minute and len(recent) >= self.per_minute:
             wait = math.ceil(recent[0] + 60 - now)
-            raise RateLimited(
-                f"Too many calls: at most {self.per_minute} a minute. Retry after {wait} s.", retry_after=wait
-            )
+            raise RateLimited(f"Too many calls: at most {self.per_minute} a minute.", retry_after=wait)
         if self.concurrent and self._running[caller] >= self.concurrent:
             raise RateLimited(
-                f"{self._running[caller]} of your calls are already running (at most {self.concurrent}). Retry "
-                "after a few seconds, or start jobs with wait=0 and finish them with poll.",
+                f"{self._running[caller]} of your calls are already running (at most {self.concurrent}). Start jobs "
+                "with wait=0 and finish them with poll to keep fewer calls open.",
                 retry_after=5,
             )
         recent.append(now)

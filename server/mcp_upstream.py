@@ -21,6 +21,7 @@ from mcp_types import CallToolResult, Tool
 
 from server.errors import AuthError, DeadlineExceeded, GenmcpError, UpstreamError
 from server.redaction import Redactor
+from server.upstream import SENDING
 
 __all__ = ["McpUpstream", "ToolSpec"]
 
@@ -159,6 +160,9 @@ class McpUpstream:
         Raises:
             DeadlineExceeded, UpstreamError, AuthError: the call did not produce an answer.
         """
+        sending = SENDING.get()
+        if sending is not None:
+            sending()
         name = await self.tool_name(spec)
         for attempt in (1, 2):
             client = await self._session()

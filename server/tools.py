@@ -8,6 +8,7 @@ that validates before anything goes upstream and turns every `GenmcpError` into 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -107,7 +108,7 @@ def _pop_wait(arguments: dict[str, Any]) -> float | None:
     wait = arguments.pop("wait", None)
     if wait is None:
         return None
-    if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not math.isfinite(wait) or wait < 0:
         raise InvalidInput("wait: give a number of seconds ≥ 0.")
     return float(wait)
 
@@ -211,7 +212,9 @@ class _Builder:
                 raw = dict(arguments)
                 wait = _pop_wait(raw) if spends else None
                 args: OperationInput = parse_arguments(operation.input_model, raw)
-                result = await self.calls.run(provider, operation, args, wait=wait, progress=_progress_sender(context))
+                result = await self.calls.run(
+                    provider, operation, args, wait=wait, progress=_progress_sender(context), caller=current_caller()
+                )
             except GenmcpError as exc:
                 return self._failure(provider.name, operation.name, exc)
             return await self._answer(result)

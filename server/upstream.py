@@ -15,6 +15,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import anyio
@@ -38,7 +39,11 @@ from server.errors import (
 from server.limits import CircuitBreaker
 from server.redaction import CLIENT_KEYS, Redactor, strip_query
 
-__all__ = ["UpstreamClient", "excerpt", "retry_after_seconds"]
+__all__ = ["SENDING", "UpstreamClient", "excerpt", "retry_after_seconds"]
+
+SENDING: ContextVar[Callable[[], None] | None] = ContextVar("genmcp_sending", default=None)
+"""Called when a call is about to send its first upstream request: from then on it may cost money, so a background
+call only answers `running` once this has happened (until then, a refused input is still an error)."""
 
 _STATUS_ERRORS: dict[int, tuple[type[GenmcpError], str]] = {
     400: (InvalidInput, "refused the request as invalid"),
@@ -56,6 +61,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _NO_LIMIT = contextlib.nullcontext()
 _TAGS = re.compile(r"<[^>]{0,2000}>")
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 _MAX_RETRY_AFTER = 120.0
 
@@ -79,7 +85,7 @@ def retry_after_seconds(response: httpx2.Response, *, now: float | None = None) 
 
 def excerpt(response: httpx2.Response, limit: int = 160) -> str:
     """A short, single-line excerpt of a response body for error messages (markup stripped)."""
-    text = _TAGS.sub(" ", response.text[:20_000])
+    text = _TAGS.sub(" ", _CODE.sub(" ", response.text[:20_000]))
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "") if text else "(empty body)"
 
@@ -154,6 +160,9 @@ class UpstreamClient:
             write=self.settings.read_timeout,
             pool=self.settings.connect_timeout,
         )
+        sending = SENDING.get()
+        if sending is not None:
+            sending()
         client_key = CLIENT_KEYS.get().get(self.name)
         headers = dict(self.auth_headers(client_key)) if client_key and self.auth_headers else None
         attempt = 0
