@@ -38,4 +38,12 @@ pytest: install clients-deps
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info tests/clients/node_modules
+
+# Benchmarks (apart from the tests): prints the tables and writes bench/RESULTS.md. CI runs only `--quick`.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run
+
+$(VENV)/.bench-installed: pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@

@@ -181,6 +181,7 @@ class Runtime:
     def _build_providers(self, transports: Mapping[str, httpx2.AsyncBaseTransport]) -> dict[str, Provider]:
         providers: dict[str, Provider] = {}
         upstream = self.settings.upstream
+        tls = httpx2.create_ssl_context()  # one TLS context for every provider client (each costs ~50 ms to build)
         for cls in PROVIDERS:
             conf = self.settings.provider(cls.name)
             if not conf.enabled:
@@ -198,6 +199,7 @@ class Runtime:
                 transport=transports.get(cls.name),
                 follow_redirects=False,
                 timeout=httpx2.Timeout(upstream.read_timeout, connect=upstream.connect_timeout),
+                verify=tls,
             )
             limits = self.settings.limits
             client = UpstreamClient(

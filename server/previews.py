@@ -24,6 +24,9 @@ log = logging.getLogger("genmcp.previews")
 
 _RASTER = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 _CACHE_SIZE = 128
+_AT_ONCE = 8
+"""Previews made at the same time; beyond that a result goes without one (its links are what matter) rather than
+queueing behind a burst of completions."""
 
 
 class Previews:
@@ -35,6 +38,7 @@ class Previews:
         self.max_pixels = max_pixels
         self.timeout = timeout
         self._cache: OrderedDict[str, Preview | None] = OrderedDict()
+        self._busy = 0
 
     @staticmethod
     def _candidate(result: ToolResult) -> Asset | None:
@@ -56,7 +60,13 @@ class Previews:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        preview = await self._make(asset)
+        if self._busy >= _AT_ONCE:
+            return None
+        self._busy += 1
+        try:
+            preview = await self._make(asset)
+        finally:
+            self._busy -= 1
         self._cache[key] = preview
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)

@@ -7,6 +7,8 @@ that validates before anything goes upstream and turns every `GenmcpError` into 
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import math
 import re
@@ -76,11 +78,17 @@ def _make_tool(
         title=title,
         description=description,
         parameters=parameters,
-        fn_metadata=FuncMetadata(arg_model=_NoArguments, output_schema=output.model_json_schema()),
+        fn_metadata=FuncMetadata(arg_model=_NoArguments, output_schema=copy.deepcopy(_schema_of(output))),
         is_async=True,
         annotations=annotations,
         meta={KIND_META: kind},
     )
+
+
+@functools.cache
+def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    # Every tool shares one of three output models: build each JSON schema once, not once per tool.
+    return model.model_json_schema()
 
 
 def _progress_sender(context: Context[Any, Any]) -> ProgressFn:
