@@ -330,3 +330,20 @@ async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpSe
     assert conceptviz == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
     assert kolbo | conceptviz <= everything and len(everything) > 40
     assert structured(result)["status"] == "running"
+
+
+async def test_a_kolbo_video_outlives_the_budget_and_poll_finishes_it(server: GenmcpServer) -> None:
+    progress = ProgressRecorder()
+    async with Client(server.mcp_url) as client:
+        started = await client.call_tool(
+            "kolbo_generate_video", {"prompt": "a paper boat on a river", "duration": 5, "wait": 1}
+        )
+        data = structured(started)
+        assert (data["status"], started.is_error) == ("running", False), data
+        assert data["job"].startswith("kolbo:") and data["credits"]["charged"] > 0
+        finished = await poll_until_done(client, data["job"], progress)
+
+    result = structured(finished)
+    assert result["status"] == "completed" and result["sandbox"] is True
+    assert [(a["kind"], a["mime_type"]) for a in result["assets"]][:1] == [("video", "video/mp4")]
+    assert progress.calls, "progress notifications arrive while the video renders"
