@@ -26,6 +26,7 @@ import warnings
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -134,20 +135,19 @@ def test_multiple_content_types() -> CallToolResult:
 
 
 async def test_tool_with_logging(ctx: Context[Any, Any]) -> CallToolResult:
-    """Sends three info log notifications ~50 ms apart (tools-call-with-logging)."""
+    """Sends three info log notifications, one after another (tools-call-with-logging)."""
     await ctx.info("Tool execution started")
-    await anyio.sleep(0.05)
+    await anyio.lowlevel.checkpoint()
     await ctx.info("Tool processing data")
-    await anyio.sleep(0.05)
+    await anyio.lowlevel.checkpoint()
     await ctx.info("Tool execution completed")
     return _text("Tool with logging executed successfully")
 
 
 async def test_tool_with_progress(ctx: Context[Any, Any]) -> CallToolResult:
-    """Reports progress 0, 50 and 100 of 100, ~50 ms apart (tools-call-with-progress)."""
+    """Reports progress 0, 50 and 100 of 100, one after another (tools-call-with-progress)."""
     for step in (0, 50, 100):
-        if step:
-            await anyio.sleep(0.05)
+        await anyio.lowlevel.checkpoint()
         await ctx.report_progress(step, 100, f"Completed step {step} of 100")
     return _text("Tool with progress executed successfully")
 
@@ -242,7 +242,7 @@ async def test_reconnection(ctx: Context[Any, Any]) -> CallToolResult:
     """Closes its SSE stream mid-call so the client has to resume it (server-sse-polling, SEP-1699)."""
     await ctx.info("Before disconnect")
     await ctx.close_sse_stream()  # a no-op unless the transport keeps an event store
-    await anyio.sleep(0.2)
+    await anyio.lowlevel.checkpoint()
     await ctx.info("After reconnect")
     return _text("Reconnection test completed")
 
