@@ -239,7 +239,11 @@ async def test_sigterm_with_open_streams_and_jobs_in_flight(tmp_path: Path, fres
         group.start_soon(idle_stream)
         group.start_soon(in_flight)
         await await_until(lambda: fresh.posts() == posts + 1, 20, "the in-flight call to reach upstream")
-        await anyio.sleep(0.2)  # the call is now waiting for its job (its job id stored), its stream open
+        await await_until(
+            lambda: any(r["status"] == "running" and r["upstream_id"] for r in _records(tmp_path)),
+            10,
+            "the in-flight job's id to be stored (the call then waits for it, its stream open)",
+        )
         took = await anyio.to_thread.run_sync(server.terminate)
         group.cancel_scope.cancel()
     fresh.poll.release()
