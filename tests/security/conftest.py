@@ -187,26 +187,10 @@ def leaks(leak_log: list[tuple[str, str, str]], request: pytest.FixtureRequest) 
     assert not found, f"secrets leaked: {found}"
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """A bounded wait for something another thread or process does (checked every 20 ms)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
-
-
-async def await_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """`wait_until` for async tests."""
-    with anyio.fail_after(timeout):
-        while not condition():
-            await anyio.sleep(0.02)
-
-
-def task_done(sim: ConceptVizSimulator, handle: str) -> Callable[[], bool]:
-    """Whether the ConceptViz simulator's task behind a handle has finished."""
-    task_id = handle.split(":", 1)[1]
-    return lambda: task_id in sim.tasks and sim.tasks[task_id].status_at(sim.now()) in ("completed", "failed")
+async def wait_event(event: threading.Event, timeout: float, what: str) -> None:
+    """Wait (bounded) for something another thread or process signals; a worker thread blocks on the event."""
+    if not await anyio.to_thread.run_sync(event.wait, timeout, abandon_on_cancel=True):
+        pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -320,8 +304,9 @@ class SimHost:
         self._sockets: dict[str, socket.socket] = {}
         self.urls: dict[str, str] = {}
         for name, sim in self.sims.items():
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
             self._sockets[name] = sock
             self.urls[name] = f"http://127.0.0.1:{sock.getsockname()[1]}"
             sim.public_url = self.urls[name]
@@ -346,12 +331,9 @@ class SimHost:
                 async with anyio.create_task_group() as group:
                     for name, server in self._servers.items():
                         group.start_soon(server.serve, [self._sockets[name]])
-                    with anyio.fail_after(10):
-                        while not all(s.started for s in self._servers.values()):
-                            await anyio.sleep(0.01)
+                    # The sockets already listen: a request sent before uvicorn accepts waits in the backlog.
                     self._ready.set()
-                    while not self._stop.is_set():
-                        await anyio.sleep(0.02)
+                    await anyio.to_thread.run_sync(self._stop.wait, abandon_on_cancel=True)
                     for server in self._servers.values():
                         server.should_exit = True
 
@@ -424,8 +406,7 @@ class Hold:
 
             await self.app(scope, receive, swallow)
         self.arrived.set()
-        while not self.released.is_set():
-            await anyio.sleep(0.02)
+        await anyio.to_thread.run_sync(self.released.wait, abandon_on_cancel=True)
         with contextlib.suppress(Exception):
             await send({"type": "http.response.start", "status": 503, "headers": []})
             await send({"type": "http.response.body", "body": b""})

@@ -34,7 +34,6 @@ from tests.security.conftest import (
     Leaks,
     SimHost,
     Wrapped,
-    await_until,
     config_for,
     connect,
     data,
@@ -42,6 +41,7 @@ from tests.security.conftest import (
     settings_for,
     start_genmcp,
     text,
+    wait_event,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -123,7 +123,7 @@ async def _kill_during(server: GenmcpProcess, hold: Hold, tool: str, arguments: 
 
     async with anyio.create_task_group() as group:
         group.start_soon(call)
-        await await_until(hold.arrived.is_set, 15, "the call to reach upstream")
+        await wait_event(hold.arrived, 15, "the call to reach upstream")
         server.kill()
         group.cancel_scope.cancel()
 
@@ -238,12 +238,8 @@ async def test_sigterm_with_open_streams_and_jobs_in_flight(tmp_path: Path, fres
 
         group.start_soon(idle_stream)
         group.start_soon(in_flight)
-        await await_until(lambda: fresh.posts() == posts + 1, 20, "the in-flight call to reach upstream")
-        await await_until(
-            lambda: any(r["status"] == "running" and r["upstream_id"] for r in _records(tmp_path)),
-            10,
-            "the in-flight job's id to be stored (the call then waits for it, its stream open)",
-        )
+        # Its first poll reaching upstream means the job was accepted and its id stored; the call now waits.
+        await wait_event(fresh.poll.arrived, 20, "the in-flight call's first poll")
         took = await anyio.to_thread.run_sync(server.terminate)
         group.cancel_scope.cancel()
     fresh.poll.release()
