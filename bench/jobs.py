@@ -26,7 +26,7 @@ from bench.plan import Plan
 from bench.processes import Service, genmcp_server, python_module, service
 from bench.report import Section, Target, percentile
 from bench.simserver import Stats, fetch_stats
-from providers.conceptviz import ConceptViz
+from providers.conceptviz.adapter import ConceptViz
 
 __all__ = ["Level", "run"]
 

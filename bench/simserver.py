@@ -2,7 +2,7 @@
 
     python -m bench.simserver conceptviz --key KEY --job-seconds 10 --credits 100000
 
-The simulator (`providers/sandbox/<provider>.py`, unchanged) is served at `/` on a loopback port the OS picks,
+The simulator (`providers/<name>/simulator`, unchanged) is served at `/` on a loopback port the OS picks,
 with its public URL set to that address. This runner adds two things around it:
 
 - `GET /_bench/stats` (not counted) tells what it saw:
@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from providers.sandbox.faults import RequestLog
+from providers._sandbox.faults import RequestLog
 
 __all__ = ["PROVIDERS", "Hosted", "Stats", "build", "fetch_stats", "main"]
 
@@ -59,8 +59,8 @@ class Hosted:
 
 
 def _conceptviz(key: str, job_seconds: float, credits: int) -> Hosted:
-    from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
-    from providers.sandbox.images import dimensions_for, placeholder_png
+    from providers._sandbox.images import dimensions_for, placeholder_png
+    from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 
     sim = ConceptVizSimulator(accounts={key: ConceptVizAccount(credits=credits)}, job_seconds=job_seconds)
     width, height = dimensions_for("16:9")
@@ -85,12 +85,12 @@ def build(provider: str, *, key: str, job_seconds: float, credits: int) -> Hoste
     if provider == "conceptviz":
         return _conceptviz(key, job_seconds, credits)
     if provider == "kolbo":
-        from providers.sandbox.kolbo import KolboAccount, KolboSimulator
+        from providers.kolbo.simulator import KolboAccount, KolboSimulator
 
         kb = KolboSimulator(accounts={key: KolboAccount(plan_credits=credits)}, job_seconds=job_seconds)
         return Hosted(kb.app, kb.requests, lambda: kb.generations, lambda url: setattr(kb, "public_url", url))
     if provider == "masko":
-        from providers.sandbox.masko import MaskoAccount, MaskoSimulator
+        from providers.masko.simulator import MaskoAccount, MaskoSimulator
 
         mk = MaskoSimulator(
             accounts={key: MaskoAccount(subscription_credits=credits, topup_credits=0)}, job_seconds=job_seconds

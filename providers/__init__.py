@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from providers.base import Provider
-from providers.conceptviz import ConceptViz
-from providers.cosmiq import Cosmiq
-from providers.kolbo import Kolbo
-from providers.masko import Masko
-from providers.univers import Univers
+from providers.conceptviz.adapter import ConceptViz
+from providers.cosmiq.adapter import Cosmiq
+from providers.kolbo.adapter import Kolbo
+from providers.masko.adapter import Masko
+from providers.univers.adapter import Univers
 
 __all__ = ["PROVIDERS", "Provider"]
 

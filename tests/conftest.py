@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from providers import PROVIDERS
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from server.config import Settings, load_settings
 

@@ -42,11 +42,11 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from providers import PROVIDERS
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
-from providers.sandbox.cosmiq import CosmiqAccount, CosmiqSimulator
-from providers.sandbox.kolbo import KolboAccount, KolboSimulator
-from providers.sandbox.masko import MaskoAccount, MaskoSimulator
-from providers.sandbox.univers import UniversAccount, UniversSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
+from providers.cosmiq.simulator import CosmiqAccount, CosmiqSimulator
+from providers.kolbo.simulator import KolboAccount, KolboSimulator
+from providers.masko.simulator import MaskoAccount, MaskoSimulator
+from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import BearerGate, Runtime
 from server.config import Settings, load_settings
 from server.redaction import RedactingFilter, Redactor

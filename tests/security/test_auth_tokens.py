@@ -19,8 +19,8 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
-from providers.sandbox.kolbo import KolboAccount, KolboSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
+from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from server.auth import GenmcpTokenVerifier
 from tests.security.conftest import (
     CANARIES,

@@ -24,7 +24,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.conftest import FakeClock
 from tests.security.conftest import (

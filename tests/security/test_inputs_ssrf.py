@@ -24,9 +24,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
-from providers.sandbox.kolbo import KolboAccount, KolboSimulator
-from providers.sandbox.univers import UniversAccount, UniversSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
+from providers.kolbo.simulator import KolboAccount, KolboSimulator
+from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
 from tests.security.conftest import (
     CANARIES,

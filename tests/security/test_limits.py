@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.conftest import FakeClock
 from tests.security.conftest import (

@@ -17,8 +17,8 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from providers.sandbox.kolbo import KolboAccount, KolboSimulator
-from providers.sandbox.univers import UniversAccount, UniversSimulator
+from providers.kolbo.simulator import KolboAccount, KolboSimulator
+from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
 from tests.security.conftest import CANARIES, Leaks, data, error_code, settings_for, text
 

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.security.conftest import (
     CANARIES,

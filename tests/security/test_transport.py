@@ -22,7 +22,7 @@ import anyio
 import httpx2
 import pytest
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from tests.security.conftest import (
     CANARIES,
     GENMCP,

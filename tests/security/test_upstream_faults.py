@@ -20,7 +20,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.conftest import FakeClock
 from tests.security.conftest import (

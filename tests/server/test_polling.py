@@ -8,7 +8,7 @@ import anyio
 import httpx2
 import pytest
 
-from providers.sandbox.conceptviz import ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
 from server.config import Settings
 from tests.conftest import FakeClock

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from providers.sandbox.conceptviz import ConceptVizAccount, ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server import cli
 from server.app import Runtime
 from server.redaction import RedactingFilter, Redactor

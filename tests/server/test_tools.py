@@ -8,7 +8,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from providers.sandbox.conceptviz import ConceptVizSimulator
+from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
 from tests.conftest import FakeClock, make_settings
 

@@ -1,0 +1,1 @@
+"""What every provider simulator shares: fault injection, request logs, placeholder images and media."""

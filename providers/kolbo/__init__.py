@@ -1,0 +1,1 @@
+"""Kolbo: images, video, music, speech, sound effects, Creative Director storyboards, chat, Visual DNA, moodboards."""

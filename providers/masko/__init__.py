@@ -1,0 +1,1 @@
+"""Masko: mascots — poses, animations, transitions, edits, logos — and interactive canvases of them."""

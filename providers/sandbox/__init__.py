@@ -1,1 +1,0 @@
-"""Local simulators of the providers' APIs (for `--sandbox` and tests)."""
