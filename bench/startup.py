@@ -106,7 +106,8 @@ def start_once(command: list[str], env: dict[str, str], workdir: Path, log: Path
         )
         reader: threading.Thread | None = None
         try:
-            assert process.stdout is not None and process.stdin is not None
+            assert process.stdout is not None
+            assert process.stdin is not None
             lines, reader = _lines(process.stdout)
             _send(process, INITIALIZE)
             answer = _answer(lines, 1, log)

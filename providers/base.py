@@ -1,7 +1,8 @@
 """What a provider adapter is: a name, its operations, and the job hooks the server calls.
 
-The server turns every `Operation` into an MCP tool through one generic path (`server.tools`); an adapter never
-registers tools itself and the server never branches on a provider's name.
+An operation is declared next to its handler with `@operation(InputModel, …)`; mypy checks that the handler takes
+that input model. The server turns every `Operation` into an MCP tool through one generic path (`server.tools`); an
+adapter never registers tools itself and the server never branches on a provider's name.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,19 +33,34 @@ __all__ = [
     "Operation",
     "OperationContext",
     "OperationInput",
+    "Outcome",
     "Provider",
     "Simulator",
     "Submitted",
+    "compact",
+    "operation",
 ]
 
 OperationKind = Literal["read", "spend", "write"]
 JobState = Literal["running", "completed", "failed", "cancelled"]
 
 
-class OperationInput(BaseModel):
-    """Base of every operation's arguments: unknown arguments are refused, never ignored."""
+def compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` without the entries that are None (what a provider should not be sent, or need not be shown)."""
+    return {key: value for key, value in values.items() if value is not None}
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+class OperationInput(BaseModel):
+    """Base of every operation's arguments: unknown arguments are refused, never ignored.
+
+    Validators and schemas are built on first use (`defer_build`), so importing an adapter stays cheap.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, defer_build=True)
+
+    def payload(self, *, exclude: set[str] | frozenset[str] = frozenset(), by_alias: bool = False) -> dict[str, Any]:
+        """The arguments as JSON-ready values, without those left unset (None) and those in `exclude`."""
+        return self.model_dump(mode="json", exclude_none=True, exclude=set(exclude), by_alias=by_alias)
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,10 @@ class Submitted:
     related: tuple[Submitted, ...] = ()
 
 
+Outcome = Completed | Submitted
+"""What an operation handler answers: a final result, or a job to wait for."""
+
+
 @dataclass(frozen=True)
 class JobUpdate:
     """One observation of a job's state upstream."""
@@ -109,6 +129,10 @@ class Balance:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _nothing() -> None:
+    """The default `sending` hook: nobody is waiting for the first request."""
+
+
 @dataclass(frozen=True)
 class OperationContext:
     """What an operation handler may use besides its arguments."""
@@ -117,13 +141,21 @@ class OperationContext:
     files: Files
     deadline: float
     """Monotonic time by which the call must answer (informational: blocking calls run past it)."""
+    sending: Callable[[], None] = _nothing
+    """Pass as `on_send` to the upstream client: called just before the first request that may cost money (a
+    blocking call answers `running` only after that; until then a refused input is still an error)."""
 
 
-Handler = Callable[[Any, OperationContext], Awaitable[Completed | Submitted]]
+InT = TypeVar("InT", bound=OperationInput)
+ProviderT = TypeVar("ProviderT", bound="Provider")
+Handler = Callable[[InT, OperationContext], Awaitable[Outcome]]
+"""A bound handler: the operation's validated arguments and the call's context in, an outcome out."""
+HandlerMethod = Callable[[ProviderT, InT, OperationContext], Awaitable[Outcome]]
+"""A handler as written in the adapter class (before it is bound to the adapter)."""
 
 
 @dataclass(frozen=True)
-class Operation:
+class Operation(Generic[InT]):
     """One provider operation, served as the MCP tool `<provider>_<name>`.
 
     `summary`, `cost`, `duration` and `returns` are written for a model: the server composes them into the tool's
@@ -134,9 +166,9 @@ class Operation:
     name: str
     title: str
     summary: str
-    input_model: type[OperationInput]
+    input_model: type[InT]
     kind: OperationKind
-    handler: Handler
+    handler: Handler[InT]
     cost: str
     duration: str
     returns: str
@@ -145,6 +177,97 @@ class Operation:
     tool can answer `running` within its budget (the job's handle is then genmcp's own id)."""
     max_seconds: float = 600.0
     """For a blocking call: how long it may take before it is considered lost."""
+    estimate: Callable[[InT], float | None] | None = None
+    """Credits a call with these arguments is expected to cost (the figures `cost` states); None when unknown.
+    Unset means free for reads and writes, unknown for spending operations."""
+
+    def estimated_cost(self, args: InT) -> float | None:
+        """The expected cost of a call: from `estimate`, else 0 for a read or write, unknown for a spend."""
+        if self.estimate is not None:
+            return self.estimate(args)
+        return None if self.kind == "spend" else 0.0
+
+
+@dataclass(frozen=True)
+class _Declaration(Generic[ProviderT, InT]):
+    """What `@operation` records on a handler: everything of the `Operation` but the bound handler."""
+
+    method: HandlerMethod[ProviderT, InT]
+    name: str
+    title: str
+    summary: str
+    input_model: type[InT]
+    kind: OperationKind
+    cost: str
+    duration: str
+    returns: str
+    blocking: bool
+    max_seconds: float
+    estimate: Callable[[InT], float | None] | None
+
+    def bind(self, provider: ProviderT) -> Operation[InT]:
+        method = self.method
+
+        async def handler(args: InT, context: OperationContext) -> Outcome:
+            return await method(provider, args, context)
+
+        return Operation(
+            name=self.name,
+            title=self.title,
+            summary=self.summary,
+            input_model=self.input_model,
+            kind=self.kind,
+            handler=handler,
+            cost=self.cost,
+            duration=self.duration,
+            returns=self.returns,
+            blocking=self.blocking,
+            max_seconds=self.max_seconds,
+            estimate=self.estimate,
+        )
+
+
+_DECLARATION = "__genmcp_operation__"
+
+
+def operation(
+    input_model: type[InT],
+    *,
+    name: str,
+    title: str,
+    summary: str,
+    kind: OperationKind,
+    cost: str,
+    duration: str,
+    returns: str,
+    blocking: bool = False,
+    max_seconds: float = 600.0,
+    estimate: Callable[[InT], float | None] | None = None,
+) -> Callable[[HandlerMethod[ProviderT, InT]], HandlerMethod[ProviderT, InT]]:
+    """Declare the decorated adapter method as the handler of an operation taking `input_model`.
+
+    The method is left as it is; `Provider.operations()` finds every declaration of the class, in order.
+    """
+
+    def declare(method: HandlerMethod[ProviderT, InT]) -> HandlerMethod[ProviderT, InT]:
+        declaration = _Declaration(
+            method=method,
+            name=name,
+            title=title,
+            summary=summary,
+            input_model=input_model,
+            kind=kind,
+            cost=cost,
+            duration=duration,
+            returns=returns,
+            blocking=blocking,
+            max_seconds=max_seconds,
+            estimate=estimate,
+        )
+        setattr(method, _DECLARATION, declaration)
+        return method
+
+    return declare
 
 
 class Simulator(Protocol):
@@ -161,8 +284,8 @@ class Simulator(Protocol):
 class Provider(ABC):
     """Base of every adapter.
 
-    Subclasses set the class attributes and implement `operations`, `status`, `balance` and `check`. The HTTP
-    client is injected (and closed by whoever created it).
+    Subclasses set the class attributes, declare their operations with `@operation`, and implement `status`,
+    `balance`, `check` and `simulator`. The HTTP client is injected (and closed by whoever created it).
     """
 
     name: ClassVar[str]
@@ -194,9 +317,15 @@ class Provider(ABC):
         """Headers that carry the key; bearer unless the provider says otherwise."""
         return {"Authorization": f"Bearer {key}"}
 
-    @abstractmethod
-    def operations(self) -> list[Operation]:
-        """Every operation this provider offers."""
+    def operations(self) -> list[Operation[Any]]:
+        """Every operation this provider declares (with `@operation`), in the order the class declares them."""
+        found: dict[str, Operation[Any]] = {}
+        for klass in reversed(type(self).__mro__):
+            for value in vars(klass).values():
+                declaration = getattr(value, _DECLARATION, None)
+                if isinstance(declaration, _Declaration):
+                    found[declaration.name] = declaration.bind(self)
+        return list(found.values())
 
     @abstractmethod
     async def status(self, upstream_id: str, poll_state: Mapping[str, Any], *, hold: float) -> JobUpdate:
@@ -227,4 +356,4 @@ class Provider(ABC):
     @classmethod
     @abstractmethod
     def simulator(cls, *, now: Callable[[], float], job_seconds: float) -> Simulator:
-        """Build this provider's simulator."""
+        """Build this provider's simulator (imported only when called: sandbox mode and tests)."""

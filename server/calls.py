@@ -36,7 +36,6 @@ from server.results import (
     ToolResult,
     error_info,
 )
-from server.upstream import SENDING
 
 __all__ = ["Calls"]
 
@@ -132,14 +131,12 @@ class Calls:
             }
         )
         await self.store.create(job)
+        ready = anyio.Event()
         context = OperationContext(
-            inputs=self.inputs, files=self.files, deadline=self.clock.now() + operation.max_seconds
+            inputs=self.inputs, files=self.files, deadline=self.clock.now() + operation.max_seconds, sending=ready.set
         )
 
-        ready = anyio.Event()
-
         async def work() -> GenmcpError | None:
-            SENDING.set(ready.set)
             try:
                 outcome = await operation.handler(args, context)
             except GenmcpError as exc:

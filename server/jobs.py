@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from server.results import Asset, CreditsInfo, ErrorInfo
 
-__all__ = ["JobRecord", "JobStatus", "JobStore", "SqliteJobStore", "StoredBalance", "TERMINAL"]
+__all__ = ["TERMINAL", "JobRecord", "JobStatus", "JobStore", "SqliteJobStore", "StoredBalance"]
 
 JobStatus = Literal["submitting", "running", "completed", "failed", "submit_unknown", "interrupted", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "submit_unknown", "interrupted", "cancelled"})

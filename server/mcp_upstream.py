@@ -8,7 +8,7 @@ from its `tools/list` (once, cached) so an operation still works when a name dif
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -21,7 +21,6 @@ from mcp_types import CallToolResult, Tool
 
 from server.errors import AuthError, DeadlineExceeded, GenmcpError, UpstreamError
 from server.redaction import Redactor
-from server.upstream import SENDING
 
 __all__ = ["McpUpstream", "ToolSpec"]
 
@@ -154,15 +153,24 @@ class McpUpstream:
             log.info("%s: operation %s is served by upstream tool %s", self.provider, spec.name, candidates[0].name)
         return candidates[0].name
 
-    async def call(self, spec: ToolSpec, arguments: Mapping[str, Any], *, timeout: float) -> CallToolResult:
+    async def call(
+        self,
+        spec: ToolSpec,
+        arguments: Mapping[str, Any],
+        *,
+        timeout: float,
+        on_send: Callable[[], None] | None = None,
+    ) -> CallToolResult:
         """Call an upstream tool; re-open the session once if the upstream ended it.
+
+        Args:
+            on_send: Called before the call is sent (`OperationContext.sending` for a paid call).
 
         Raises:
             DeadlineExceeded, UpstreamError, AuthError: the call did not produce an answer.
         """
-        sending = SENDING.get()
-        if sending is not None:
-            sending()
+        if on_send is not None:
+            on_send()
         name = await self.tool_name(spec)
         for attempt in (1, 2):
             client = await self._session()

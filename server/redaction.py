@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 
-__all__ = ["CLIENT_KEYS", "Redactor", "RedactingFilter", "strip_query"]
+__all__ = ["CLIENT_KEYS", "RedactingFilter", "Redactor", "strip_query"]
 
 _MASK = "[redacted]"
 # Credentials in common shapes, even ones we were never told about (e.g. a key echoed by an upstream).

@@ -17,10 +17,10 @@ from server.errors import GenmcpError
 __all__ = [
     "Asset",
     "AssetKind",
-    "CreditsInfo",
-    "ErrorInfo",
     "BalanceEntry",
+    "CreditsInfo",
     "CreditsResult",
+    "ErrorInfo",
     "JobSummary",
     "JobsResult",
     "Preview",

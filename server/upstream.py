@@ -15,7 +15,6 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import anyio
@@ -39,11 +38,7 @@ from server.errors import (
 from server.limits import CircuitBreaker
 from server.redaction import CLIENT_KEYS, Redactor, strip_query
 
-__all__ = ["SENDING", "UpstreamClient", "excerpt", "retry_after_seconds"]
-
-SENDING: ContextVar[Callable[[], None] | None] = ContextVar("genmcp_sending", default=None)
-"""Called when a call is about to send its first upstream request: from then on it may cost money, so a background
-call only answers `running` once this has happened (until then, a refused input is still an error)."""
+__all__ = ["UpstreamClient", "excerpt", "retry_after_seconds"]
 
 _STATUS_ERRORS: dict[int, tuple[type[GenmcpError], str]] = {
     400: (InvalidInput, "refused the request as invalid"),
@@ -140,6 +135,7 @@ class UpstreamClient:
         idempotent: bool | None = None,
         deadline: float | None = None,
         read_timeout: float | None = None,
+        on_send: Callable[[], None] | None = None,
     ) -> httpx2.Response:
         """Send a request, retrying as the policy allows; return the final response whatever its status.
 
@@ -147,6 +143,7 @@ class UpstreamClient:
             idempotent: Defaults to True for GET/HEAD/OPTIONS/DELETE, False otherwise.
             deadline: Monotonic time (on `clock`) after which no new attempt starts.
             read_timeout: Overrides the configured read timeout (a server-side long-poll holds longer).
+            on_send: Called before the request is sent (`OperationContext.sending` for a paid request).
 
         Raises:
             SubmitUnknown: a non-idempotent request was sent but its answer was lost.
@@ -160,9 +157,8 @@ class UpstreamClient:
             write=self.settings.read_timeout,
             pool=self.settings.connect_timeout,
         )
-        sending = SENDING.get()
-        if sending is not None:
-            sending()
+        if on_send is not None:
+            on_send()
         client_key = CLIENT_KEYS.get().get(self.name)
         headers = dict(self.auth_headers(client_key)) if client_key and self.auth_headers else None
         attempt = 0

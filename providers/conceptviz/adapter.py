@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from providers.base import (
     Balance,
     JobUpdate,
-    Operation,
     OperationContext,
     OperationInput,
     Provider,
     Simulator,
     Submitted,
+    operation,
 )
 from server.errors import (
     AuthError,
@@ -59,6 +59,11 @@ ImageArg = Annotated[
     ),
 ]
 _PRICE = {("cv-2", "2k"): 2, ("cv-1", "2k"): 1, ("cv-1", "4k"): 2}
+_PRICING = (
+    "2 credits per image with cv-2; with cv-1, 1 credit (2k) or 2 credits (4k) per image. Charged when submitted, "
+    "refunded automatically if the generation fails."
+)
+_TIMING = "typically 30–90 s"
 
 
 class _QualityRule(OperationInput):
@@ -135,6 +140,11 @@ _INVALID = {
 }
 
 
+def _price(args: _QualityRule) -> float:
+    """Credits per image for these options."""
+    return _PRICE.get((args.model, args.quality or "2k"), 2)
+
+
 class ConceptViz(Provider):
     """The ConceptViz adapter."""
 
@@ -143,39 +153,6 @@ class ConceptViz(Provider):
     default_base_url = "https://conceptviz.app/api/v1"
     poll_interval = 4.0
     sandbox_key = "cvk_sandbox"
-
-    def operations(self) -> list[Operation]:
-        timing = "typically 30–90 s"
-        pricing = (
-            "2 credits per image with cv-2; with cv-1, 1 credit (2k) or 2 credits (4k) per image. Charged when "
-            "submitted, refunded automatically if the generation fails."
-        )
-        return [
-            Operation(
-                name="generate",
-                title="Generate diagrams",
-                summary="Generate clean, labelled diagrams (science, business, architecture, processes) from a text "
-                "description. Give `prompt` for one image or `prompts` for up to 4 in one batch.",
-                input_model=GenerateInput,
-                kind="spend",
-                handler=self._generate,
-                cost=pricing + " A batch costs the per-image price times the number of prompts.",
-                duration=timing,
-                returns="one PNG link per prompt (assets), the credits charged and remaining.",
-            ),
-            Operation(
-                name="edit",
-                title="Edit diagrams",
-                summary="Edit or redraw existing images (1–4: sketches, marked-up screenshots, old diagrams) into a "
-                "clean diagram following the instructions in `prompt`.",
-                input_model=EditInput,
-                kind="spend",
-                handler=self._edit,
-                cost=pricing + " One output image.",
-                duration=timing,
-                returns="the edited PNG link (assets), the credits charged and remaining.",
-            ),
-        ]
 
     @staticmethod
     def _options(args: _QualityRule) -> dict[str, Any]:
@@ -186,12 +163,36 @@ class ConceptViz(Provider):
             body["aspectRatio"] = args.aspect_ratio
         return body
 
-    async def _generate(self, args: GenerateInput, context: OperationContext) -> Submitted:
+    @operation(
+        GenerateInput,
+        name="generate",
+        title="Generate diagrams",
+        summary="Generate clean, labelled diagrams (science, business, architecture, processes) from a text "
+        "description. Give `prompt` for one image or `prompts` for up to 4 in one batch.",
+        kind="spend",
+        cost=_PRICING + " A batch costs the per-image price times the number of prompts.",
+        duration=_TIMING,
+        returns="one PNG link per prompt (assets), the credits charged and remaining.",
+        estimate=lambda args: _price(args) * len(args.prompts or [args.prompt]),
+    )
+    async def generate(self, args: GenerateInput, context: OperationContext) -> Submitted:
         prompts = args.prompts if args.prompts is not None else [args.prompt or ""]
         body = {**self._options(args), **({"prompts": prompts} if args.prompts is not None else {"prompt": prompts[0]})}
         return await self._submit("generate", body, prompts)
 
-    async def _edit(self, args: EditInput, context: OperationContext) -> Submitted:
+    @operation(
+        EditInput,
+        name="edit",
+        title="Edit diagrams",
+        summary="Edit or redraw existing images (1–4: sketches, marked-up screenshots, old diagrams) into a clean "
+        "diagram following the instructions in `prompt`.",
+        kind="spend",
+        cost=_PRICING + " One output image.",
+        duration=_TIMING,
+        returns="the edited PNG link (assets), the credits charged and remaining.",
+        estimate=_price,
+    )
+    async def edit(self, args: EditInput, context: OperationContext) -> Submitted:
         images = [context.inputs.reference(image, field=f"images[{i}]") for i, image in enumerate(args.images)]
         return await self._submit(
             "edit", {"prompt": args.prompt, "images": images, **self._options(args)}, [args.prompt]

@@ -361,7 +361,7 @@ class Cosmiq(Provider):
 
     async def _call(self, operation: str, arguments: dict[str, Any], context: OperationContext) -> CallToolResult:
         timeout = max(30.0, context.deadline - self.client.clock.now())
-        result = await self.upstream.call(_SPECS[operation], arguments, timeout=timeout)
+        result = await self.upstream.call(_SPECS[operation], arguments, timeout=timeout, on_send=context.sending)
         if result.is_error:
             raise self._tool_error(McpUpstream.text_of(result))
         return result

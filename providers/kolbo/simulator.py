@@ -53,7 +53,7 @@ from providers.kolbo.simulator_resources import (
     smart_select,
 )
 
-__all__ = ["ChatMessage", "ChatSession", "Charge", "Generation", "KolboAccount", "KolboSimulator", "Scene"]
+__all__ = ["Charge", "ChatMessage", "ChatSession", "Generation", "KolboAccount", "KolboSimulator", "Scene"]
 
 DEFAULT_KEY = "kolbo_live_sandbox"
 POLL_HINTS = {

@@ -718,7 +718,7 @@ class CanvasNode(BaseModel):
 
     id: str
     name: str | None = None
-    itemName: str | None = None  # noqa: N815 - Masko's field name
+    itemName: str | None = None
     item_id: str | None = None
     image_asset_id: str | None = None
     job_id: str | None = None
@@ -807,6 +807,6 @@ class ExportBody(_Body):
 
     version: str | float | None = None
     name: str | None = None
-    initialNode: str | None = None  # noqa: N815 - Masko's field name
+    initialNode: str | None = None
     nodes: list[dict[str, Any]]
     edges: list[dict[str, Any]]

@@ -110,8 +110,28 @@ STYLES = (
 )
 STYLE_ALIASES = {"3d": "3d-render", "pixel": "pixel-art", "flat": "flat-vector", "vector": "flat-vector"}
 ACTIONS = tuple(
-    "Wave Hello|Thumbs Up|Thinking|Celebrate|Point Right|Sleeping|Running|Confused|Dancing|Reading|Coffee Break|"
-    "Surprised|Laughing|High Five|Typing|Jumping|Shrug|Peace Sign|Facepalm|Cheering".split("|")
+    [
+        "Wave Hello",
+        "Thumbs Up",
+        "Thinking",
+        "Celebrate",
+        "Point Right",
+        "Sleeping",
+        "Running",
+        "Confused",
+        "Dancing",
+        "Reading",
+        "Coffee Break",
+        "Surprised",
+        "Laughing",
+        "High Five",
+        "Typing",
+        "Jumping",
+        "Shrug",
+        "Peace Sign",
+        "Facepalm",
+        "Cheering",
+    ]
 )
 INDUSTRIES = ("Developer Tools", "E-commerce", "Education", "Finance", "Health", "Gaming", "Travel", "Media")
 CHARACTERS = ("robot", "fox", "owl", "cat", "panda", "octopus", "dragon", "penguin")

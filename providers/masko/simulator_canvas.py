@@ -297,7 +297,8 @@ def image_request(node: CanvasNode) -> dict[str, Any]:
 def animation_request(canvas: Canvas, edge: CanvasEdge, reverse: CanvasEdge | None, duration: int) -> dict[str, Any]:
     """The generate request for a loop or forward edge; a forward edge with a reverse edge gets auto_reverse."""
     source, target = canvas.node(edge.source), canvas.node(edge.target)
-    assert source is not None and target is not None
+    assert source is not None
+    assert target is not None
     body: dict[str, Any] = {
         "type": "animation",
         "name": edge_name(canvas, edge),

@@ -219,6 +219,7 @@ class Univers(Provider):
             data=self._form(args, {"image"}),
             files=[("image", upload)],
             read_timeout=540,
+            on_send=context.sending,
         )
         return self._file(response, context, expected, {"mode": args.mode, "output": args.output})
 
@@ -230,11 +231,14 @@ class Univers(Provider):
             data=self._form(args, {"images"}),
             files=[("images", upload) for upload in uploads],
             read_timeout=540,
+            on_send=context.sending,
         )
         return self._file(response, context, None, {"mode": args.mode, "images": len(uploads)})
 
     async def _ai_image(self, args: AiImageInput, context: OperationContext) -> Completed:
-        response = await self.client.request("POST", "api/ai-image", data=self._form(args, set()), read_timeout=540)
+        response = await self.client.request(
+            "POST", "api/ai-image", data=self._form(args, set()), read_timeout=540, on_send=context.sending
+        )
         details = {"style": args.style, "size": args.size, "quality": args.quality}
         return self._file(response, context, _AI_COST[args.quality], details)
 

@@ -42,7 +42,8 @@ def test_quick_variant_reports_every_section(tmp_path: Path) -> None:
         assert section["title"] in completed.stdout
         assert not (section["skipped"] or "").startswith("FAILED"), section["skipped"]
         if not section["skipped"]:
-            assert section["rows"] and section["targets"]
+            assert section["rows"]
+            assert section["targets"]
             assert all(target["met"] is not None for target in section["targets"])
     assert "== Targets ==" in completed.stdout
 
@@ -58,7 +59,8 @@ def test_quick_variant_reports_every_section(tmp_path: Path) -> None:
     assert level["submits"] == 10
     assert level["polls"] >= 10
     assert _finite_positive(level["api_requests_per_job"])
-    assert _finite_positive(level["peak_rss_bytes"]) and _finite_positive(level["cpu_seconds"])
+    assert _finite_positive(level["peak_rss_bytes"])
+    assert _finite_positive(level["cpu_seconds"])
     assert math.isfinite(level["delay_p95"])
 
     longpoll = sections["longpoll"]
@@ -70,10 +72,12 @@ def test_quick_variant_reports_every_section(tmp_path: Path) -> None:
         assert run["api_requests"] >= 2  # the submit and at least one (held) poll
 
     startup = sections["startup"]["data"]
-    assert set(startup["samples"]) == set(startup["median_seconds"]) and len(startup["samples"]) == 3
+    assert set(startup["samples"]) == set(startup["median_seconds"])
+    assert len(startup["samples"]) == 3
     assert all(len(samples) == 2 and all(map(_finite_positive, samples)) for samples in startup["samples"].values())
     assert all(_finite_positive(rss) for rss in startup["idle_rss_mb"].values())
     assert startup["import_offenders"]
 
     assert markdown.startswith("# genmcp benchmark results")
-    assert "CPU cores" in markdown and "python -m bench.run --quick" in markdown
+    assert "CPU cores" in markdown
+    assert "python -m bench.run --quick" in markdown

@@ -47,7 +47,7 @@ from providers import PROVIDERS
 from server.app import Runtime, require_safe_bind
 from server.config import Settings, load_settings
 
-__all__ = ["register_conformance_fixtures", "main"]
+__all__ = ["main", "register_conformance_fixtures"]
 
 log = logging.getLogger("genmcp.conformance")
 

@@ -40,7 +40,7 @@ async def test_stdio_job_flow(process_log: ProcessLog) -> None:
     with process_log.stderr_path.open("w", encoding="utf-8") as errlog, anyio.fail_after(40):
         async with Client(stdio_client(params, errlog=errlog)) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
-            assert TOOLS <= names, sorted(names)
+            assert names >= TOOLS, sorted(names)
 
             started = await client.call_tool("conceptviz_generate", {"prompt": "water cycle diagram", "wait": 0})
             assert not started.is_error, text_of(started)
@@ -48,7 +48,8 @@ async def test_stdio_job_flow(process_log: ProcessLog) -> None:
             assert running["status"] == "running"
             assert running["sandbox"] is True
             handle = running["job"]
-            assert isinstance(handle, str) and handle.startswith("conceptviz:")
+            assert isinstance(handle, str)
+            assert handle.startswith("conceptviz:")
 
             finished = await poll_until_done(client, handle, progress)
             done = structured(finished)
@@ -99,7 +100,8 @@ async def test_stdout_carries_only_protocol(process_log: ProcessLog) -> None:
             env=clean_env(process_log.workdir),
             cwd=process_log.workdir,
         )
-    assert process.stdout is not None and process.stdin is not None
+    assert process.stdout is not None
+    assert process.stdin is not None
     stdout = process.stdout
     messages: list[dict[str, Any]] = []
     try:
@@ -124,7 +126,7 @@ async def test_stdout_carries_only_protocol(process_log: ProcessLog) -> None:
     assert initialized["id"] == 1
     assert initialized["result"]["protocolVersion"] == "2025-06-18"
     assert initialized["result"]["serverInfo"]["name"] == "genmcp"
-    assert TOOLS <= {tool["name"] for tool in listed["result"]["tools"]}
+    assert {tool["name"] for tool in listed["result"]["tools"]} >= TOOLS
     assert code == 0, process_log.stderr()
     stderr = process_log.stderr()
     assert "SANDBOX" in stderr

@@ -100,7 +100,8 @@ async def test_served_files_keep_their_type_and_are_sandboxed(
     assert response.headers["content-type"].split(";")[0] == artifact.mime_type
     assert response.headers["x-content-type-options"] == "nosniff"
     csp = response.headers["content-security-policy"]
-    assert "sandbox" in csp and "default-src 'none'" in csp
+    assert "sandbox" in csp
+    assert "default-src 'none'" in csp
     disposition = response.headers["content-disposition"]
     assert disposition.startswith("inline;" if inline else "attachment;"), disposition
     assert f'filename="{artifact.filename}"' in disposition
@@ -112,7 +113,8 @@ async def test_file_names_cannot_inject_headers(held: Held) -> None:
         status, headers, _body = await asgi_get(held.app, f"/artifacts/{held.files[kind].id}".encode())
         assert status == 200
         disposition = headers["content-disposition"]
-        assert "\r" not in disposition and "\n" not in disposition
+        assert "\r" not in disposition
+        assert "\n" not in disposition
         assert "set-cookie" not in headers
         assert disposition.count('"') == 2, disposition
         assert "/" not in disposition.split("filename=", 1)[1].split(";", 1)[0]
@@ -169,10 +171,13 @@ async def test_traversal_in_any_encoding_is_404(held: Held, raw: bytes) -> None:
     path = raw.replace(b"{id}", real.encode())
     status, _headers, body = await asgi_get(held.app, path)
     if b"?" in path:  # the query is not part of the id: the real file, nothing else
-        assert status == 200 and body == PNG
+        assert status == 200
+        assert body == PNG
         return
     assert status == 404, (path, status)
-    assert b"SQLite format 3" not in body and b"root:" not in body and b'"mime_type"' not in body
+    assert b"SQLite format 3" not in body
+    assert b"root:" not in body
+    assert b'"mime_type"' not in body
 
 
 async def test_expired_artifacts_are_gone(tmp_path: Path) -> None:
@@ -198,7 +203,8 @@ async def test_resources_read_cannot_traverse_either(held: Held, uri: str) -> No
     async with Client(held.runtime.mcp) as client:
         with pytest.raises(MCPError) as refused:
             await client.read_resource(uri.replace("{id}", held.files["png"].id))
-    assert "Traceback" not in str(refused.value) and "SQLite" not in str(refused.value)
+    assert "Traceback" not in str(refused.value)
+    assert "SQLite" not in str(refused.value)
 
 
 def _raw_get(port: int, path: bytes) -> tuple[int, bytes]:
@@ -222,6 +228,8 @@ def test_traversal_over_a_real_socket_is_404(tmp_path: Path) -> None:
         for raw in TRAVERSALS[:10] + [b"/artifacts/../../../../etc/passwd", f"/artifacts/{kept.id}.json".encode()]:
             status, response = _raw_get(server.port, raw.replace(b"{id}", kept.id.encode()))
             assert status in (400, 404), (raw, status)
-            assert b"SQLite format 3" not in response and b"root:" not in response and b'"mime_type"' not in response
+            assert b"SQLite format 3" not in response
+            assert b"root:" not in response
+            assert b'"mime_type"' not in response
     finally:
         server.terminate()

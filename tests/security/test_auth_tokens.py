@@ -131,7 +131,8 @@ async def test_a_public_bind_with_tokens_starts_and_requires_them(guarded: Guard
 async def test_health_is_open_and_says_nothing_secret(guarded: Guarded, leaks: Leaks) -> None:
     async with httpx2.AsyncClient(timeout=10) as http:
         response = leaks.response("healthz", await http.get(f"{guarded.server.base_url}/healthz"))
-    assert response.status_code == 200 and response.json()["providers"] == ["conceptviz", "kolbo"]
+    assert response.status_code == 200
+    assert response.json()["providers"] == ["conceptviz", "kolbo"]
 
 
 async def test_the_callers_token_is_never_forwarded_upstream(guarded: Guarded, leaks: Leaks) -> None:
@@ -169,7 +170,8 @@ def test_tokens_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -
         anyio.run(verifier.verify_token, probe)
         # Every configured token is compared, through a constant-time comparison of fixed-length digests.
         assert len(compared) == len(tokens)
-        assert {len(a) for a, _ in compared} == {32} and {len(b) for _, b in compared} == {32}
+        assert {len(a) for a, _ in compared} == {32}
+        assert {len(b) for _, b in compared} == {32}
 
 
 async def test_a_token_removed_from_the_config_is_refused_after_restart(tmp_path: Path) -> None:
@@ -269,7 +271,8 @@ async def test_a_job_started_with_a_callers_key_is_polled_only_with_that_key(gua
     async with connect(guarded.server.mcp_url, other_key) as stranger:
         refused = leaks.result("stranger", await stranger.call_tool("poll", {"job": job, "wait": 0}))
         listed = leaks.result("stranger-jobs", await stranger.call_tool("jobs", {"limit": 200}))
-    assert refused.is_error and error_code(refused) == "not_found"
+    assert refused.is_error
+    assert error_code(refused) == "not_found"
     assert job not in [j["job"] for j in data(listed)["jobs"]]
 
     start = len(guarded.conceptviz.requests.entries)
@@ -290,7 +293,8 @@ async def test_a_callers_key_is_never_stored_or_logged_even_when_upstream_echoes
     async with connect(guarded.server.mcp_url, {**ALICE, "X-Conceptviz-Api-Key": wrong}) as client:
         refused = await client.call_tool("conceptviz_generate", {"prompt": "echo", "wait": 0})
     assert refused.is_error and error_code(refused) == "invalid_input", text(refused)
-    assert wrong not in refused.model_dump_json() and "[redacted]" in refused.model_dump_json()
+    assert wrong not in refused.model_dump_json()
+    assert "[redacted]" in refused.model_dump_json()
     guarded.conceptviz.faults.add(
         "POST", "/api/v1/generate", status=400, body={"error": f"bad body for key {CLIENT_KEY}", "code": "INVALID_BODY"}
     )
@@ -302,12 +306,15 @@ async def test_a_callers_key_is_never_stored_or_logged_even_when_upstream_echoes
         leaks.result("jobs", await own.call_tool("jobs", {"limit": 200}))
 
     registry = b"".join(p.read_bytes() for p in guarded.workdir.glob("jobs.sqlite3*"))
-    assert CLIENT_KEY.encode() not in registry and wrong.encode() not in registry
+    assert CLIENT_KEY.encode() not in registry
+    assert wrong.encode() not in registry
     with sqlite3.connect(guarded.workdir / "jobs.sqlite3") as db:
         records = "\n".join(row[0] for row in db.execute("SELECT record FROM jobs"))
-    assert CLIENT_KEY not in records and wrong not in records
+    assert CLIENT_KEY not in records
+    assert wrong not in records
     stderr = guarded.server.stderr()
-    assert CLIENT_KEY not in stderr and wrong not in stderr
+    assert CLIENT_KEY not in stderr
+    assert wrong not in stderr
     leaks.add("stderr", stderr)
 
 
@@ -319,8 +326,10 @@ async def test_a_key_header_for_a_provider_that_does_not_take_callers_keys_is_re
     async with connect(guarded.server.mcp_url, headers) as client:
         refused = leaks.result("kolbo", await client.call_tool("kolbo_generate_image", {"prompt": "x", "wait": 0}))
         also = leaks.result("conceptviz", await client.call_tool("conceptviz_generate", {"prompt": "x", "wait": 0}))
-    assert refused.is_error and error_code(refused) == "invalid_input"
-    assert "X-Kolbo-Api-Key" in text(refused) and "remove" in text(refused)
+    assert refused.is_error
+    assert error_code(refused) == "invalid_input"
+    assert "X-Kolbo-Api-Key" in text(refused)
+    assert "remove" in text(refused)
     assert also.is_error
     assert (guarded.kolbo.requests.total, guarded.conceptviz.requests.total) == before
 

@@ -144,7 +144,8 @@ async def test_kill_before_the_post_reached_upstream(tmp_path: Path, fresh: Upst
     fresh.post.release()
 
     (left,) = _records(tmp_path)
-    assert left["status"] == "submitting" and left["upstream_id"] is None  # written before the POST
+    assert left["status"] == "submitting"
+    assert left["upstream_id"] is None
     assert (fresh.posts(), len(fresh.sim.tasks)) == (posts, tasks)  # nothing reached the provider
 
     _backdate(tmp_path)
@@ -155,8 +156,10 @@ async def test_kill_before_the_post_reached_upstream(tmp_path: Path, fresh: Upst
     finally:
         restarted.terminate()
     leaks.add("stderr", restarted.stderr())
-    assert job["status"] == "submit_unknown" and job["job"] is None
-    assert job["error"]["charged"] is None and "was not sent again" in job["error"]["message"]
+    assert job["status"] == "submit_unknown"
+    assert job["job"] is None
+    assert job["error"]["charged"] is None
+    assert "was not sent again" in job["error"]["message"]
     assert "interrupted while being submitted" in restarted.stderr()
     assert (fresh.posts(), len(fresh.sim.tasks)) == (posts, tasks)  # and it was not sent after the restart
 
@@ -173,7 +176,8 @@ async def test_kill_after_upstream_accepted_but_before_the_id_was_stored(
 
     (accepted,) = set(fresh.sim.tasks) - before  # upstream accepted (and charged) it
     (left,) = _records(tmp_path)
-    assert left["status"] == "submitting" and left["upstream_id"] is None
+    assert left["status"] == "submitting"
+    assert left["upstream_id"] is None
 
     _backdate(tmp_path)
     restarted = _restart(tmp_path, fresh, leaks, server)
@@ -203,7 +207,8 @@ async def test_kill_mid_poll_then_polling_resumes(tmp_path: Path, fresh: Upstrea
     await _kill_during(server, fresh.poll, "poll", {"job": handle, "wait": 30})
 
     (left,) = _records(tmp_path)
-    assert left["status"] == "running" and f"conceptviz:{left['upstream_id']}" == handle
+    assert left["status"] == "running"
+    assert f"conceptviz:{left['upstream_id']}" == handle
     restarted = _restart(tmp_path, fresh, leaks, server)
     fresh.poll.release()
     try:

@@ -304,7 +304,8 @@ async def test_every_redirect_hop_is_checked_again(box: Inputs, leaks: Leaks, lo
     box.fetch.answers["cdn.example/a.png"] = httpx2.Response(302, headers={"Location": location})
     result = await _image_call(box, leaks, "univers_generate", "http://cdn.example/a.png")
     assert result.is_error and error_code(result) == "invalid_input", text(result)
-    assert len(box.fetch.seen) == 1 and box.fetch.seen[0].url.host == PUBLIC
+    assert len(box.fetch.seen) == 1
+    assert box.fetch.seen[0].url.host == PUBLIC
     assert box.upstream() == 0
 
 
@@ -497,7 +498,8 @@ async def test_bad_arguments_are_refused_with_an_actionable_message_and_cost_not
     assert result.is_error, summary[:500]
     assert error_code(result) == "invalid_input", summary[:500]
     assert phrase in summary, summary[:500]
-    assert "Do not retry the same call unchanged" in summary and "No credits were spent" in summary
+    assert "Do not retry the same call unchanged" in summary
+    assert "No credits were spent" in summary
     assert len(summary) < 4000, "the refusal quotes the oversized input back"
     assert box.upstream() == 0
 
@@ -505,7 +507,8 @@ async def test_bad_arguments_are_refused_with_an_actionable_message_and_cost_not
 async def test_a_disabled_provider_and_an_excluded_tool_cannot_be_called_by_name(box: Inputs, leaks: Leaks) -> None:
     names = {tool.name for tool in (await box.client.list_tools()).tools}
     assert not {n for n in names if n.startswith("masko_")}
-    assert "cosmiq_create" not in names and "cosmiq_get_board" in names
+    assert "cosmiq_create" not in names
+    assert "cosmiq_get_board" in names
     calls: list[tuple[str, dict[str, Any]]] = [
         ("masko_list_projects", {}),
         ("masko_generate", {"mascot_id": "m1", "type": "image", "name": "wave"}),
@@ -534,4 +537,5 @@ async def test_a_refused_input_is_an_error_even_with_wait_0(box: Inputs, leaks: 
     for url in ("http://169.254.169.254/latest/meta-data/", "http://[::1]/x.png", "file:///etc/passwd"):
         result = leaks.result("wait0", await box.client.call_tool("univers_generate", {"image": url, "wait": 0}))
         assert result.is_error and error_code(result) == "invalid_input", text(result)
-    assert box.upstream() == 0 and box.fetch.seen == []
+    assert box.upstream() == 0
+    assert box.fetch.seen == []

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx2
 import pytest
 from mcp import Client
@@ -113,9 +114,12 @@ async def test_the_rate_limit_answers_retry_after_and_sends_nothing(tmp_path: Pa
 
             assert refused.is_error and error_code(refused) == "rate_limited", text(refused)
             error = data(refused)["error"]
-            assert error["retryable"] is True and error["charged"] is False
-            assert error["retry_after"] == 40 and "Retry after 40 s" in text(refused)
-            assert also.is_error and error_code(also) == "rate_limited"
+            assert error["retryable"] is True
+            assert error["charged"] is False
+            assert error["retry_after"] == 40
+            assert "Retry after 40 s" in text(refused)
+            assert also.is_error
+            assert error_code(also) == "rate_limited"
 
             clock.advance(41)  # the window has moved on
             assert not (await client.call_tool("conceptviz_generate", _generate(4))).is_error
@@ -126,14 +130,13 @@ async def test_rate_limits_are_per_caller(tmp_path: Path, leaks: Leaks) -> None:
     clock = FakeClock()
     sim = _sim(clock)
     runtime = _runtime(tmp_path, clock, httpx2.ASGITransport(app=sim.app), auth=True, calls_per_minute=2)
-    async with serving(runtime) as app:
-        async with _as(app, TOKENS["alice"]) as alice, _as(app, TOKENS["bob"]) as bob:
-            for n in range(2):
-                assert not (await alice.call_tool("conceptviz_generate", _generate(n))).is_error
-            limited = leaks.result("alice", await alice.call_tool("conceptviz_generate", _generate(2)))
-            for n in range(2):
-                fine = leaks.result("bob", await bob.call_tool("conceptviz_generate", _generate(10 + n)))
-                assert not fine.is_error, text(fine)
+    async with serving(runtime) as app, _as(app, TOKENS["alice"]) as alice, _as(app, TOKENS["bob"]) as bob:
+        for n in range(2):
+            assert not (await alice.call_tool("conceptviz_generate", _generate(n))).is_error
+        limited = leaks.result("alice", await alice.call_tool("conceptviz_generate", _generate(2)))
+        for n in range(2):
+            fine = leaks.result("bob", await bob.call_tool("conceptviz_generate", _generate(10 + n)))
+            assert not fine.is_error, text(fine)
     assert error_code(limited) == "rate_limited"
     assert sim.requests.count(GENERATE) == 4
 
@@ -154,10 +157,11 @@ async def test_the_concurrency_cap_refuses_at_once_and_sends_nothing(tmp_path: P
                 try:
                     with anyio.fail_after(5):
                         while gate.arrived == 0:
-                            await anyio.sleep(0)
+                            await anyio.lowlevel.checkpoint()
                     refused = leaks.result("refused", await client.call_tool("conceptviz_generate", _generate(2)))
                     assert refused.is_error and error_code(refused) == "rate_limited", text(refused)
-                    assert "already running" in text(refused) and "wait=0" in text(refused)
+                    assert "already running" in text(refused)
+                    assert "wait=0" in text(refused)
                     assert gate.arrived == 1
                 finally:
                     gate.open.set()
@@ -179,9 +183,9 @@ async def test_provider_concurrency_queues_upstream_requests(tmp_path: Path) -> 
                     group.start_soon(client.call_tool, "conceptviz_generate", _generate(n))
                 with anyio.fail_after(5):
                     while slots.statistics().tasks_waiting < 2 or gate.arrived == 0:
-                        await anyio.sleep(0)
+                        await anyio.lowlevel.checkpoint()
                 for _ in range(100):
-                    await anyio.sleep(0)
+                    await anyio.lowlevel.checkpoint()
                 assert gate.arrived == 1  # one request upstream at a time; the others wait their turn
             finally:
                 gate.open.set()  # a paid POST is shielded from cancellation: always let it finish
@@ -211,8 +215,10 @@ async def test_the_breaker_fails_fast_and_is_closed_by_a_cheap_read(tmp_path: Pa
             # Open: calls fail at once, nothing is sent.
             for n in range(3):
                 fast = leaks.result("open", await client.call_tool("conceptviz_generate", _generate(10 + n)))
-                assert fast.is_error and error_code(fast) == "upstream_error"
-                assert "not sending it requests" in text(fast) and data(fast)["error"]["retry_after"] > 0
+                assert fast.is_error
+                assert error_code(fast) == "upstream_error"
+                assert "not sending it requests" in text(fast)
+                assert data(fast)["error"]["retry_after"] > 0
                 clock.advance(5)
             assert sim.requests.total == seen
 
@@ -230,20 +236,24 @@ async def test_the_breaker_fails_fast_and_is_closed_by_a_cheap_read(tmp_path: Pa
 async def test_a_failed_probe_keeps_the_breaker_open_without_any_post(tmp_path: Path, leaks: Leaks) -> None:
     clock = FakeClock()
     sim = _sim(clock)
-    async with _runtime(
-        tmp_path, clock, httpx2.ASGITransport(app=sim.app), breaker_threshold=2, breaker_cooldown=10
-    ) as runtime:
-        async with Client(runtime.mcp) as client:
-            sim.faults.add("POST", "/api/v1/generate", status=502, times=2)
-            for n in range(2):
-                await client.call_tool("conceptviz_generate", _generate(n))
-            assert runtime.providers["conceptviz"].client.breaker.open
-            clock.advance(11)
-            sim.faults.add("GET", "/api/v1/task/", status=503, times=1)
-            before = len(sim.requests.entries)
-            probed = leaks.result("probe", await client.call_tool("conceptviz_generate", _generate(3)))
-            assert probed.is_error and "still failing" in text(probed)
-            assert [r.method for r in list(sim.requests.entries)[before:]] == ["GET"]
-            fast = await client.call_tool("conceptviz_generate", _generate(4))
-            assert fast.is_error and "not sending it requests" in text(fast)
-            assert [r.method for r in list(sim.requests.entries)[before:]] == ["GET"]
+    async with (
+        _runtime(
+            tmp_path, clock, httpx2.ASGITransport(app=sim.app), breaker_threshold=2, breaker_cooldown=10
+        ) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        sim.faults.add("POST", "/api/v1/generate", status=502, times=2)
+        for n in range(2):
+            await client.call_tool("conceptviz_generate", _generate(n))
+        assert runtime.providers["conceptviz"].client.breaker.open
+        clock.advance(11)
+        sim.faults.add("GET", "/api/v1/task/", status=503, times=1)
+        before = len(sim.requests.entries)
+        probed = leaks.result("probe", await client.call_tool("conceptviz_generate", _generate(3)))
+        assert probed.is_error
+        assert "still failing" in text(probed)
+        assert [r.method for r in list(sim.requests.entries)[before:]] == ["GET"]
+        fast = await client.call_tool("conceptviz_generate", _generate(4))
+        assert fast.is_error
+        assert "not sending it requests" in text(fast)
+        assert [r.method for r in list(sim.requests.entries)[before:]] == ["GET"]

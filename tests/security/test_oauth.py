@@ -158,7 +158,8 @@ async def test_a_valid_rs256_token_is_accepted_and_tools_work(app: ASGIApp, issu
     async with asgi_http(app, {"Authorization": f"Bearer {token}"}) as http:
         async with Client(streamable_http_client(RESOURCE, http_client=http)) as client:
             result = leaks.result("jobs", await client.call_tool("jobs", {}))
-    assert not result.is_error and data(result)["jobs"] == []
+    assert not result.is_error
+    assert data(result)["jobs"] == []
 
 
 async def test_a_valid_es256_token_is_accepted(app: ASGIApp, issuer: Issuer, leaks: Leaks) -> None:
@@ -228,7 +229,8 @@ async def test_a_token_without_the_required_scope_is_403_insufficient_scope(
     response = await _initialize(app, issuer.token(scope="openid profile"), leaks)
     assert response.status_code == 403, response.text
     challenge = response.headers["www-authenticate"]
-    assert 'error="insufficient_scope"' in challenge and f'resource_metadata="{METADATA}"' in challenge
+    assert 'error="insufficient_scope"' in challenge
+    assert f'resource_metadata="{METADATA}"' in challenge
 
 
 async def test_unknown_key_ids_do_not_make_genmcp_hammer_the_issuer(app: ASGIApp, issuer: Issuer, leaks: Leaks) -> None:

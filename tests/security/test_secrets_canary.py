@@ -197,7 +197,8 @@ async def test_a_canary_as_a_job_id_or_in_a_poll_answer_stays_inside(world: Worl
     # A job id that is the key: genmcp refuses to store or show it.
     sim.faults.add("POST", "/api/v1/generate", status=200, body={"taskId": c, "status": "pending"}, after_handling=True)
     as_id = await world.call("conceptviz_generate", {"prompt": "id", "wait": 0})
-    assert as_id.is_error and data(as_id)["error"]["code"] == "submit_unknown"
+    assert as_id.is_error
+    assert data(as_id)["error"]["code"] == "submit_unknown"
     # A poll answer whose image URL and error text carry the key.
     started = data(await world.call("conceptviz_generate", {"prompt": "url", "wait": 0}))
     sim.faults.add(

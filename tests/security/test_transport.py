@@ -226,7 +226,8 @@ async def test_loopback_requests_are_accepted_with_or_without_a_loopback_origin(
         same_origin = await http.post(
             live.server.mcp_url, json=INITIALIZE, headers={**MCP_HEADERS, "Origin": live.server.base_url}
         )
-    assert plain.status_code == 200 and "mcp-session-id" in plain.headers
+    assert plain.status_code == 200
+    assert "mcp-session-id" in plain.headers
     assert same_origin.status_code == 200
 
 
@@ -329,7 +330,8 @@ def test_a_public_bind_without_auth_refuses_to_start(tmp_path: Path, host: str) 
     )
     err = done.stderr.decode()
     assert done.returncode == 2, err
-    assert "--insecure" in err and host in err
+    assert "--insecure" in err
+    assert host in err
     with pytest.raises(httpx2.ConnectError):
         httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
@@ -408,7 +410,8 @@ def test_stdio_stdout_carries_only_protocol_and_logs_go_to_stderr(tmp_path: Path
             env=clean_env(),
             cwd=tmp_path,
         )
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     stdout_lines: list[bytes] = []
     answered: set[Any] = set()
     try:
@@ -438,7 +441,9 @@ def test_stdio_stdout_carries_only_protocol_and_logs_go_to_stderr(tmp_path: Path
     for line in rest.splitlines():
         assert json.loads(line).get("jsonrpc") == "2.0", line
     assert {1, 2, 3, 4, 5, 6} <= answered, stdout
-    assert "Traceback" not in stdout and "WARNING" not in stdout and "INFO" not in stdout
+    assert "Traceback" not in stdout
+    assert "WARNING" not in stdout
+    assert "INFO" not in stdout
     # The warnings of this run went to stderr.
     assert "interrupted while being submitted" in stderr, stderr
     assert "failing fast" in stderr or "could not connect" in stderr.lower() or "upstream_error" in stderr, stderr

@@ -138,14 +138,20 @@ async def test_an_html_error_page_is_a_typed_error_with_a_short_clean_excerpt(up
     up.sim.faults.add("POST", "/api/v1/generate", status=502, body=HTML_PAGE)
     result = await up.call("conceptviz_generate", {"prompt": "x", "wait": 0})
     error = data(result)["error"]
-    assert result.is_error and error["code"] == "upstream_error"
-    assert "HTTP 502" in error["message"] and "Bad Gateway" in error["message"]
-    assert "<" not in error["message"] and ">" not in error["message"]
+    assert result.is_error
+    assert error["code"] == "upstream_error"
+    assert "HTTP 502" in error["message"]
+    assert "Bad Gateway" in error["message"]
+    assert "<" not in error["message"]
+    assert ">" not in error["message"]
     assert len(error["message"]) < 300
-    assert error["charged"] is None and "may have been charged" in text(result)
+    assert error["charged"] is None
+    assert "may have been charged" in text(result)
     assert up.sim.requests.count(GENERATE) == 1  # a paid POST answered 5xx is not re-sent
     (record,) = await up.runtime.store.list()
-    assert record.status == "failed" and record.error is not None and record.upstream_id is None
+    assert record.status == "failed"
+    assert record.error is not None
+    assert record.upstream_id is None
 
 
 SUBMIT_GARBAGE = [
@@ -169,11 +175,16 @@ async def test_garbage_after_a_paid_post_is_submit_unknown_and_never_resent(
     result = await up.call("conceptviz_generate", {"prompt": "x", "wait": 0})
     error = data(result)["error"]
     assert result.is_error and error["code"] == "submit_unknown", text(result)
-    assert error["charged"] is None and "may have been charged" in text(result)
-    assert "<" not in error["message"] and len(error["message"]) < 500
-    assert up.sim.requests.count(GENERATE) == 1 and len(up.sim.tasks) == 1  # accepted once, sent once
+    assert error["charged"] is None
+    assert "may have been charged" in text(result)
+    assert "<" not in error["message"]
+    assert len(error["message"]) < 500
+    assert up.sim.requests.count(GENERATE) == 1
+    assert len(up.sim.tasks) == 1
     (record,) = await up.runtime.store.list()
-    assert record.status == "submit_unknown" and record.error is not None and record.error.code == "submit_unknown"
+    assert record.status == "submit_unknown"
+    assert record.error is not None
+    assert record.error.code == "submit_unknown"
     listed = data(await up.call("jobs", {}))["jobs"]
     assert [job["status"] for job in listed] == ["submit_unknown"]
 
@@ -200,7 +211,8 @@ async def test_garbage_poll_answers_keep_the_job_consistent_and_it_finishes_late
     polled = await up.call("poll", {"job": started["job"], "wait": 20})
     assert not polled.is_error and data(polled)["status"] == "running", text(polled)
     (record,) = await up.runtime.store.list()
-    assert record.status == "running" and record.upstream_id == started["job"].split(":", 1)[1]
+    assert record.status == "running"
+    assert record.upstream_id == started["job"].split(":", 1)[1]
     assert record.assets == []
 
     up.sim.faults.clear()
@@ -213,7 +225,8 @@ async def test_a_poll_answered_not_found_is_a_typed_error_and_leaves_the_record(
     started = data(await up.call("conceptviz_generate", {"prompt": "x", "wait": 0}))
     up.sim.faults.add("GET", "/api/v1/task/", status=404, body={"error": "Task not found", "code": "TASK_NOT_FOUND"})
     polled = await up.call("poll", {"job": started["job"], "wait": 10})
-    assert polled.is_error and error_code(polled) == "not_found"
+    assert polled.is_error
+    assert error_code(polled) == "not_found"
     assert up.sim.requests.count("GET /api/v1/task/", prefix=True) == 1
     (record,) = await up.runtime.store.list()
     assert record.status == "running"
@@ -281,14 +294,17 @@ async def test_credit_exhaustion_is_not_retried(up: Upstream, where: str) -> Non
         result = await up.call("poll", {"job": started["job"], "wait": 30})
         assert up.sim.requests.count("GET /api/v1/task/", prefix=True) == 1
     error = data(result)["error"]
-    assert result.is_error and error["code"] == "insufficient_credits" and error["retryable"] is False
+    assert result.is_error
+    assert error["code"] == "insufficient_credits"
+    assert error["retryable"] is False
 
 
 async def test_a_rate_limited_post_is_resent_only_because_it_was_refused(up: Upstream) -> None:
     up.sim.faults.add("POST", "/api/v1/generate", status=429, headers={"Retry-After": "3"}, body={"code": "x"})
     result = await up.call("conceptviz_generate", {"prompt": "x", "wait": 0})
     assert not result.is_error, text(result)
-    assert up.sim.requests.count(GENERATE) == 2 and len(up.sim.tasks) == 1
+    assert up.sim.requests.count(GENERATE) == 2
+    assert len(up.sim.tasks) == 1
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -304,8 +320,10 @@ async def test_a_paid_post_whose_answer_is_lost_is_sent_once_and_is_submit_unkno
     answer = data(result)
     assert result.is_error and answer["error"]["code"] == "submit_unknown", text(result)
     assert answer["error"]["charged"] is None
-    assert "may or may not have started" in text(result) and "may have been charged" in text(result)
-    assert up.sim.requests.count(GENERATE) == 1 and len(up.sim.tasks) == 1
+    assert "may or may not have started" in text(result)
+    assert "may have been charged" in text(result)
+    assert up.sim.requests.count(GENERATE) == 1
+    assert len(up.sim.tasks) == 1
     (record,) = await up.runtime.store.list()
     assert record.status == "submit_unknown"
     assert [job["status"] for job in data(await up.call("jobs", {}))["jobs"]] == ["submit_unknown"]
@@ -403,5 +421,6 @@ async def test_a_public_result_url_is_fetched_for_the_preview_at_the_checked_add
     done = await up.call("poll", {"job": started["job"], "wait": 10})
     assert data(done)["status"] == "completed"
     (request,) = up.fetch.seen
-    assert request.url.host == "93.184.216.34" and request.headers["host"] == "cdn.good.test"
+    assert request.url.host == "93.184.216.34"
+    assert request.headers["host"] == "cdn.good.test"
     assert [block.type for block in done.content][-1] == "image"

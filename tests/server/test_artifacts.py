@@ -46,7 +46,8 @@ def test_a_zip_is_kept_whole_and_member_by_member(tmp_path: Path, clock: FakeClo
     assert all(a.url.startswith("https://genmcp.example/artifacts/") for a in assets)
     assert all(a.resource and a.resource.startswith("artifact://") for a in assets)
     member = files.store.get(artifact_id_from(assets[1].resource or "") or "")
-    assert member is not None and files.store.read(member) == _png()
+    assert member is not None
+    assert files.store.read(member) == _png()
 
 
 def test_artifacts_expire_and_are_cleaned_up(tmp_path: Path, clock: FakeClock) -> None:
@@ -56,7 +57,8 @@ def test_artifacts_expire_and_are_cleaned_up(tmp_path: Path, clock: FakeClock) -
     assert store.get(artifact.id) is not None
     clock.advance(61)
     assert store.get(artifact.id) is None
-    assert store.cleanup() == 1 and list(tmp_path.iterdir()) == []
+    assert store.cleanup() == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("bad", ["../jobs", "..%2f..%2fetc%2fpasswd", "x" * 32 + "/../..", "short", "%2e%2e"])
@@ -74,7 +76,8 @@ async def test_artifacts_are_served_with_their_type_and_never_inline_as_markup(r
         shown = await http.get(f"/artifacts/{png.id}")
         downloaded = await http.get(f"/artifacts/{svg.id}")
 
-    assert shown.status_code == 200 and shown.content == _png()
+    assert shown.status_code == 200
+    assert shown.content == _png()
     assert shown.headers["content-type"] == "image/png"
     assert shown.headers["x-content-type-options"] == "nosniff"
     assert shown.headers["content-disposition"].startswith('inline; filename="page.png"')
@@ -94,4 +97,5 @@ async def test_artifacts_are_readable_through_mcp_resources(runtime: Runtime) ->
 
     assert [t.uri_template for t in templates.resource_templates] == ["artifact://{artifact_id}"]
     (content,) = result.contents
-    assert isinstance(content, BlobResourceContents) and content.mime_type == "image/png"
+    assert isinstance(content, BlobResourceContents)
+    assert content.mime_type == "image/png"

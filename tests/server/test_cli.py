@@ -30,7 +30,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_check_in_sandbox_proves_each_provider_with_a_read(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--sandbox"]) == 0
     out = capsys.readouterr().out
-    assert "config ok" in out and "SANDBOX" in out
+    assert "config ok" in out
+    assert "SANDBOX" in out
     assert "conceptviz: ok — key accepted" in out
 
 
@@ -78,12 +79,15 @@ def test_jobs_lists_the_registry_with_filters(db: Path, capsys: pytest.CaptureFi
     assert main(["jobs"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    assert "submit_unknown" in lines[0] and "edit" in lines[0]
-    assert "conceptviz:task1" in lines[1] and "credits=2.0" in lines[1]
+    assert "submit_unknown" in lines[0]
+    assert "edit" in lines[0]
+    assert "conceptviz:task1" in lines[1]
+    assert "credits=2.0" in lines[1]
 
     assert main(["jobs", "--status", "completed", "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and '"upstream_id":"task1"' in out[0]
+    assert len(out) == 1
+    assert '"upstream_id":"task1"' in out[0]
 
 
 def test_an_invalid_config_exits_2_naming_the_key(

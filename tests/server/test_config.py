@@ -34,8 +34,10 @@ def test_provider_keys_come_from_their_own_variable_and_stay_secret(tmp_path: Pa
         provider_names=NAMES,
     )
     key = settings.provider("conceptviz").api_key
-    assert key is not None and key.get_secret_value() == "cvk_secret_value"
-    assert "cvk_secret_value" not in repr(settings) and "cvk_secret_value" not in settings.model_dump_json()
+    assert key is not None
+    assert key.get_secret_value() == "cvk_secret_value"
+    assert "cvk_secret_value" not in repr(settings)
+    assert "cvk_secret_value" not in settings.model_dump_json()
     assert settings.provider("kolbo").base_url == "http://127.0.0.1:9/api"
     assert settings.secrets() == ["cvk_secret_value"]
 
@@ -64,7 +66,8 @@ def test_invalid_config_fails_naming_the_key(tmp_path: Path, env: dict[str, str]
 def test_a_secret_in_an_invalid_value_is_not_echoed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(None, env={"GENMCP_PROVIDERS__KOLBO__ENABLED": "kolbo_live_secret"}, provider_names=NAMES)
-    assert "kolbo_live_secret" not in caught.value.message and caught.value.__cause__ is None
+    assert "kolbo_live_secret" not in caught.value.message
+    assert caught.value.__cause__ is None
 
 
 def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -78,7 +81,9 @@ def test_sandbox_auto_turns_on_only_without_any_key() -> None:
     forced = load_settings(
         None, env={"GENMCP_SANDBOX__MODE": "on", "CONCEPTVIZ_API_KEY": "cvk_x"}, provider_names=NAMES
     )
-    assert uses_sandbox(bare) and not uses_sandbox(keyed) and uses_sandbox(forced)
+    assert uses_sandbox(bare)
+    assert not uses_sandbox(keyed)
+    assert uses_sandbox(forced)
 
 
 def test_the_example_config_documents_every_key_and_is_valid() -> None:
@@ -98,6 +103,7 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         for key in type(model).model_fields:
             assert f"\n{key} = " in text or f"\n# {key} = " in text, f"{section}.{key} is not documented"
     for cls in PROVIDERS:
-        assert f"[providers.{cls.name}]" in text and cls.default_base_url in text
+        assert f"[providers.{cls.name}]" in text
+        assert cls.default_base_url in text
     for key in ("api_key", "base_url", "enabled", "include_tools", "exclude_tools", "allow_client_keys"):
         assert f"{key} = " in text

@@ -102,10 +102,13 @@ async def test_the_request_goes_to_the_checked_address_with_the_original_host() 
     fetched = await fetcher.fetch("https://cdn.example/images/a.png?x=1", field="image")
 
     (request,) = transport.seen
-    assert request.url.host == PUBLIC and request.url.path == "/images/a.png" and request.url.query == b"x=1"
+    assert request.url.host == PUBLIC
+    assert request.url.path == "/images/a.png"
+    assert request.url.query == b"x=1"
     assert request.headers["host"] == "cdn.example"
     assert request.extensions["sni_hostname"] == "cdn.example"
-    assert fetched.filename == "a.png" and fetched.data.startswith(b"\x89PNG")
+    assert fetched.filename == "a.png"
+    assert fetched.data.startswith(b"\x89PNG")
 
 
 async def test_every_redirect_hop_is_checked_again() -> None:
@@ -165,6 +168,7 @@ async def test_decompression_bombs_are_refused_by_their_header() -> None:
 
 
 def test_public_addresses_are_told_from_the_rest() -> None:
-    assert is_public_address(PUBLIC) and is_public_address("2606:4700::1111")
+    assert is_public_address(PUBLIC)
+    assert is_public_address("2606:4700::1111")
     for address in ["127.0.0.1", "10.0.0.1", "::1", "::ffff:10.0.0.1", "224.0.0.1", "240.0.0.1", "nonsense"]:
         assert not is_public_address(address)

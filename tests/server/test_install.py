@@ -22,14 +22,16 @@ def test_claude_code_over_stdio_passes_the_keys_that_are_set(
     monkeypatch.setenv("KOLBO_API_KEY", "kolbo_live_abc123456")
     assert main(["install", "claude-code", "--transport", "stdio"]) == 0
     out = capsys.readouterr().out
-    assert "claude mcp add genmcp --env KOLBO_API_KEY=$KOLBO_API_KEY -- " in out and "serve --stdio" in out
+    assert "claude mcp add genmcp --env KOLBO_API_KEY=$KOLBO_API_KEY -- " in out
+    assert "serve --stdio" in out
     assert "kolbo_live_abc123456" in out.split("# or run:")[0]  # the JSON entry carries the value for --write
 
 
 def test_claude_desktop_is_stdio_and_refuses_http(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["install", "claude-desktop"]) == 0
     entry = json.loads(capsys.readouterr().out.split(":\n", 1)[1].split("\n\n")[0])["mcpServers"]["genmcp"]
-    assert entry["args"] == ["serve", "--stdio"] and entry["command"].endswith("genmcp")
+    assert entry["args"] == ["serve", "--stdio"]
+    assert entry["command"].endswith("genmcp")
     assert main(["install", "claude-desktop", "--transport", "http"]) == 2
     assert "only starts local (stdio) servers" in capsys.readouterr().err
 
@@ -41,10 +43,12 @@ def test_write_merges_into_an_existing_config_with_a_backup(tmp_path: Path, caps
     assert main(["install", "cursor", "--provider", "kolbo", "--write", "--config-file", str(config)]) == 0
 
     written = json.loads(config.read_text())
-    assert written["theme"] == "dark" and written["mcpServers"]["other"] == {"url": "http://x"}
+    assert written["theme"] == "dark"
+    assert written["mcpServers"]["other"] == {"url": "http://x"}
     assert written["mcpServers"]["genmcp"] == {"url": "http://127.0.0.1:8000/mcp/kolbo"}
     backups = list(tmp_path.glob("mcp.json.bak-*"))
-    assert len(backups) == 1 and "genmcp" not in backups[0].read_text()
+    assert len(backups) == 1
+    assert "genmcp" not in backups[0].read_text()
     assert "backup:" in capsys.readouterr().out
 
 

@@ -26,7 +26,8 @@ async def _start(runtime: Runtime) -> str:
     operation = next(o for o in provider.operations() if o.name == "generate")
     args = operation.input_model.model_validate({"prompts": ["a", "b"]})
     result = await runtime.calls.run(provider, operation, args, wait=0, progress=None)
-    assert result.status == "running" and result.job is not None
+    assert result.status == "running"
+    assert result.job is not None
     return result.job
 
 
@@ -42,7 +43,8 @@ async def test_a_restarted_server_finishes_a_job_from_the_same_file(
 
     assert result.status == "completed"
     assert len(result.assets) == 2
-    assert result.credits is not None and result.credits.charged == 4
+    assert result.credits is not None
+    assert result.credits.charged == 4
     assert simulator.requests.count("POST /api/v1/generate") == 1
 
 
@@ -65,13 +67,18 @@ async def test_records_move_from_running_to_completed_with_their_credits(runtime
     handle = await _start(runtime)
     upstream_id = handle.split(":", 1)[1]
     running = await runtime.store.find("conceptviz", upstream_id)
-    assert running is not None and running.status == "running"
-    assert running.credits is not None and running.credits.charged == 4 and running.credits.remaining == 96
+    assert running is not None
+    assert running.status == "running"
+    assert running.credits is not None
+    assert running.credits.charged == 4
+    assert running.credits.remaining == 96
 
     clock.advance(60)
     await runtime.calls.poll(handle, wait=0, progress=None)
     done = await runtime.store.find("conceptviz", upstream_id)
-    assert done is not None and done.status == "completed" and done.progress == 100
+    assert done is not None
+    assert done.status == "completed"
+    assert done.progress == 100
 
 
 async def test_a_job_started_elsewhere_is_adopted_by_poll(
@@ -103,10 +110,13 @@ async def test_submissions_interrupted_by_a_crash_become_submit_unknown_after_re
 
     assert changed == 1
     after = await store.get(stale.id)
-    assert after is not None and after.status == "submit_unknown"
-    assert after.error is not None and after.error.charged is None
+    assert after is not None
+    assert after.status == "submit_unknown"
+    assert after.error is not None
+    assert after.error.charged is None
     untouched = await store.get(fresh.id)
-    assert untouched is not None and untouched.status == "submitting"
+    assert untouched is not None
+    assert untouched.status == "submitting"
     await store.close()
 
 
@@ -137,5 +147,7 @@ async def test_balances_seen_in_responses_are_kept_newest_first(tmp_path: Path) 
     await store.record_balance("conceptviz", 50, as_of=20)
     await store.record_balance("conceptviz", 80, as_of=10)  # older: ignored
     balance = await store.last_balance("conceptviz")
-    assert balance is not None and balance.remaining == 50 and balance.as_of == 20
+    assert balance is not None
+    assert balance.remaining == 50
+    assert balance.as_of == 20
     await store.close()

@@ -39,8 +39,10 @@ async def test_budget_that_runs_out_returns_handle_not_error(
 
     assert result.status == "running"
     assert result.error is None
-    assert result.job is not None and result.job.startswith("conceptviz:")
-    assert result.next is not None and result.job in result.next
+    assert result.job is not None
+    assert result.job.startswith("conceptviz:")
+    assert result.next is not None
+    assert result.job in result.next
     assert clock.now() - started == pytest.approx(10, abs=0.01)
     assert simulator.requests.count(GENERATE) == 1
 
@@ -110,7 +112,8 @@ async def test_persistent_poll_failures_end_in_running_not_error(
     assert result.status == "running"
     assert result.job is not None
     job = await runtime.store.find("conceptviz", result.job.split(":", 1)[1])
-    assert job is not None and job.status == "running"
+    assert job is not None
+    assert job.status == "running"
 
 
 async def test_cancellation_keeps_the_job_and_poll_finishes_it(
@@ -164,7 +167,8 @@ async def test_read_timeout_on_submit_sends_once_and_records_submit_unknown(
         assert simulator.requests.count(GENERATE) == 1
         jobs = await runtime.store.list()
         assert [j.status for j in jobs] == ["submit_unknown"]
-        assert jobs[0].error is not None and jobs[0].error.charged is None
+        assert jobs[0].error is not None
+        assert jobs[0].error.charged is None
 
 
 async def test_progress_only_increases_even_when_a_job_finishes_long_after_it_started(

@@ -27,13 +27,16 @@ async def test_operations_become_tools_with_schemas_and_annotations(runtime: Run
     assert generate.input_schema["additionalProperties"] is False
     assert generate.input_schema["properties"]["wait"]["maximum"] == 55
     assert generate.input_schema["properties"]["prompts"]["anyOf"][0]["maxItems"] == 4
-    assert generate.output_schema is not None and "status" in generate.output_schema["properties"]
+    assert generate.output_schema is not None
+    assert "status" in generate.output_schema["properties"]
     description = generate.description or ""
-    assert "Cost: 2 credits per image" in description and "Time: typically 30–90 s" in description
+    assert "Cost: 2 credits per image" in description
+    assert "Time: typically 30–90 s" in description
     assert "poll" in description
     for name in ("poll", "jobs", "credits"):
         hints = tools[name].annotations
-        assert hints is not None and hints.read_only_hint is True
+        assert hints is not None
+        assert hints.read_only_hint is True
         assert tools[name].output_schema is not None
 
 
@@ -46,7 +49,8 @@ async def test_excluded_tools_are_neither_listed_nor_callable(
         async with Client(runtime.mcp) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": ["https://a.example/x"]})
-    assert "conceptviz_edit" not in names and "conceptviz_generate" in names
+    assert "conceptviz_edit" not in names
+    assert "conceptviz_generate" in names
     assert result.is_error
     assert simulator.requests.total == 0
 
@@ -62,7 +66,8 @@ async def test_a_disabled_provider_serves_no_tools_and_cannot_be_polled(
             generate = await client.call_tool("conceptviz_generate", {"prompt": "x"})
             poll = await client.call_tool("poll", {"job": "conceptviz:abc"})
     assert names == {"poll", "jobs", "credits"}
-    assert generate.is_error and poll.is_error
+    assert generate.is_error
+    assert poll.is_error
     assert simulator.requests.total == 0
 
 
@@ -76,9 +81,11 @@ async def test_running_results_carry_the_handle_and_when_to_ask_again(runtime: R
     assert (data["status"], result.is_error, data["error"]) == ("running", False, None)
     assert data["next"] == f'Call poll with job="{data["job"]}" in ~4 s; the job keeps running meanwhile.'
     text = result.content[0]
-    assert text.type == "text" and data["job"] in text.text
+    assert text.type == "text"
+    assert data["job"] in text.text
     jobs = listed.structured_content
-    assert isinstance(jobs, dict) and [j["job"] for j in jobs["jobs"]] == [data["job"]]
+    assert isinstance(jobs, dict)
+    assert [j["job"] for j in jobs["jobs"]] == [data["job"]]
 
 
 async def test_progress_notifications_reach_the_client(runtime: Runtime) -> None:
@@ -91,6 +98,7 @@ async def test_progress_notifications_reach_the_client(runtime: Runtime) -> None
         result = await client.call_tool(
             "conceptviz_generate", {"prompt": "x", "wait": 55}, progress_callback=on_progress
         )
-    assert result.structured_content is not None and result.structured_content["status"] == "completed"
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "completed"
     assert len(seen) >= 5
     assert all(message and message.startswith("conceptviz generate") for _, _, message in seen)

@@ -47,7 +47,8 @@ def _sequence(*outcomes: int | type[Exception]) -> tuple[Handler, list[httpx2.Re
 async def test_reads_retry_5xx_with_capped_jittered_backoff(clock: FakeClock) -> None:
     handler, seen = _sequence(500, 502, 503, 200)
     response = await _client(handler, clock).request("GET", "thing")
-    assert response.status_code == 200 and len(seen) == 4
+    assert response.status_code == 200
+    assert len(seen) == 4
     assert len(clock.sleeps) == 3
     assert all(ceiling / 2 <= s <= ceiling for s, ceiling in zip(clock.sleeps, [1, 2, 4], strict=True))
 
@@ -55,25 +56,29 @@ async def test_reads_retry_5xx_with_capped_jittered_backoff(clock: FakeClock) ->
 async def test_reads_give_up_after_max_retries_and_return_the_last_answer(clock: FakeClock) -> None:
     handler, seen = _sequence(503)
     response = await _client(handler, clock, retries=2).request("GET", "thing")
-    assert response.status_code == 503 and len(seen) == 3
+    assert response.status_code == 503
+    assert len(seen) == 3
 
 
 async def test_a_paid_post_is_not_retried_after_a_5xx(clock: FakeClock) -> None:
     handler, seen = _sequence(500, 200)
     response = await _client(handler, clock).request("POST", "generate", json={})
-    assert response.status_code == 500 and len(seen) == 1
+    assert response.status_code == 500
+    assert len(seen) == 1
 
 
 async def test_a_paid_post_is_retried_after_a_429_that_rejected_it(clock: FakeClock) -> None:
     handler, seen = _sequence(429, 200)
     response = await _client(handler, clock).request("POST", "generate", json={})
-    assert response.status_code == 200 and len(seen) == 2
+    assert response.status_code == 200
+    assert len(seen) == 2
 
 
 async def test_a_paid_post_is_retried_when_it_never_connected(clock: FakeClock) -> None:
     handler, seen = _sequence(httpx2.ConnectError, 200)
     response = await _client(handler, clock).request("POST", "generate", json={})
-    assert response.status_code == 200 and len(seen) == 2
+    assert response.status_code == 200
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize("lost", [httpx2.ReadTimeout, httpx2.RemoteProtocolError, httpx2.ReadError])
@@ -81,26 +86,31 @@ async def test_a_paid_post_whose_answer_was_lost_is_sent_once(clock: FakeClock, 
     handler, seen = _sequence(lost, 200)
     with pytest.raises(SubmitUnknown) as caught:
         await _client(handler, clock).request("POST", "generate", json={})
-    assert len(seen) == 1 and caught.value.charged is None
+    assert len(seen) == 1
+    assert caught.value.charged is None
 
 
 async def test_a_read_whose_answer_was_lost_is_retried(clock: FakeClock) -> None:
     handler, seen = _sequence(httpx2.ReadTimeout, 200)
     response = await _client(handler, clock).request("GET", "task/1")
-    assert response.status_code == 200 and len(seen) == 2
+    assert response.status_code == 200
+    assert len(seen) == 2
 
 
 async def test_an_unreachable_provider_is_an_upstream_error_that_spent_nothing(clock: FakeClock) -> None:
     handler, seen = _sequence(httpx2.ConnectError)
     with pytest.raises(UpstreamError) as caught:
         await _client(handler, clock, retries=1).request("POST", "generate", json={})
-    assert len(seen) == 2 and caught.value.charged is False and caught.value.retryable
+    assert len(seen) == 2
+    assert caught.value.charged is False
+    assert caught.value.retryable
 
 
 async def test_no_retry_starts_past_the_deadline(clock: FakeClock) -> None:
     handler, seen = _sequence(503)
     response = await _client(handler, clock).request("GET", "x", deadline=clock.now() + 0.1)
-    assert response.status_code == 503 and len(seen) == 1
+    assert response.status_code == 503
+    assert len(seen) == 1
 
 
 def test_retry_after_is_read_as_seconds_or_http_date() -> None:
@@ -118,4 +128,5 @@ def test_excerpts_strip_markup_and_are_short() -> None:
     request = httpx2.Request("GET", "https://api.test/")
     page = httpx2.Response(502, text="<html><head><title>502</title></head><body>" + "x" * 500, request=request)
     text = excerpt(page)
-    assert "<" not in text and len(text) <= 161
+    assert "<" not in text
+    assert len(text) <= 161

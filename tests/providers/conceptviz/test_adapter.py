@@ -50,14 +50,16 @@ async def test_generate_batch_returns_one_png_link_per_prompt(client: Client, si
     )
 
     data = _structured(result)
-    assert data["status"] == "completed" and not result.is_error
+    assert data["status"] == "completed"
+    assert not result.is_error
     assert [a["kind"] for a in data["assets"]] == ["image", "image"]
     assert data["credits"] == {"charged": 4.0, "remaining": 96.0, "refunded": False}
     assert data["details"]["aspect_ratio"] == "4:3"
     links = [block for block in result.content if block.type == "resource_link"]
     assert [str(link.uri) for link in links] == [a["url"] for a in data["assets"]]
     sent = next(r for r in simulator.requests if r.method == "POST")
-    assert b'"prompts":["water cycle","mitosis"]' in sent.body and b'"aspectRatio":"4:3"' in sent.body
+    assert b'"prompts":["water cycle","mitosis"]' in sent.body
+    assert b'"aspectRatio":"4:3"' in sent.body
 
 
 async def test_cv1_at_4k_costs_two_credits_per_image(client: Client) -> None:
@@ -98,7 +100,8 @@ async def test_edit_reads_a_local_file_only_inside_allowed_dirs(
                 "conceptviz_edit", {"prompt": "p", "images": [str(allowed / ".." / "secret.png")]}
             )
     assert not ok.is_error
-    assert escape.is_error and "outside the allowed directories" in _text(escape)
+    assert escape.is_error
+    assert "outside the allowed directories" in _text(escape)
     assert simulator.requests.count("POST /api/v1/edit") == 1
 
 
@@ -106,10 +109,12 @@ async def test_a_failed_generation_reports_the_refund(client: Client) -> None:
     result = await client.call_tool("conceptviz_generate", {"prompt": "[fail] diagram", "wait": 55})
 
     data = _structured(result)
-    assert result.is_error and data["status"] == "failed"
+    assert result.is_error
+    assert data["status"] == "failed"
     assert data["error"]["code"] == "job_failed"
     assert data["error"]["upstream_code"] == "GENERATION_FAILED"
-    assert data["error"]["refunded"] is True and data["error"]["retryable"] is True
+    assert data["error"]["refunded"] is True
+    assert data["error"]["retryable"] is True
     assert data["credits"]["refunded"] is True
     assert "refunded" in _text(result)
 
@@ -152,7 +157,8 @@ async def test_provider_refusals_map_to_the_error_tree_and_leave_no_job(
 async def test_insufficient_credits_says_how_many_are_left(client: Client, simulator: ConceptVizSimulator) -> None:
     simulator.accounts[KEY] = ConceptVizAccount(credits=1)
     result = await client.call_tool("conceptviz_generate", {"prompt": "x"})
-    assert "1 left" in _text(result) and "No credits were spent" in _text(result)
+    assert "1 left" in _text(result)
+    assert "No credits were spent" in _text(result)
 
 
 async def test_an_unknown_key_is_an_auth_error_naming_the_variable(
@@ -173,7 +179,8 @@ async def test_an_unknown_key_is_an_auth_error_naming_the_variable(
 async def test_polling_an_unknown_task_is_not_found(client: Client) -> None:
     result = await client.call_tool("poll", {"job": "conceptviz:doesNotExist123"})
     error = _structured(result)["error"]
-    assert result.is_error and (error["code"], error["upstream_code"]) == ("not_found", "TASK_NOT_FOUND")
+    assert result.is_error
+    assert (error["code"], error["upstream_code"]) == ("not_found", "TASK_NOT_FOUND")
 
 
 async def test_moderation_rate_limit_is_retried_after_its_delay_then_reported(
@@ -227,11 +234,13 @@ async def test_every_documented_submit_error_code_is_mapped(
     result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": ["https://example.com/a.png"]})
 
     error = _structured(result)["error"]
-    assert result.is_error and (error["code"], error["upstream_code"]) == (expected, code)
+    assert result.is_error
+    assert (error["code"], error["upstream_code"]) == (expected, code)
     if code == "GENERATION_FAILED":
         assert (error["charged"], error["refunded"], error["retryable"]) == (True, True, True)
     else:
-        assert error["charged"] is False and error["retryable"] is False
+        assert error["charged"] is False
+        assert error["retryable"] is False
 
 
 async def test_an_html_error_page_on_submit_is_an_upstream_error_that_may_have_charged(
@@ -243,7 +252,8 @@ async def test_an_html_error_page_on_submit_is_an_upstream_error_that_may_have_c
 
     error = _structured(result)["error"]
     assert (error["code"], error["charged"]) == ("upstream_error", None)
-    assert "Bad gateway" in error["message"] and "<h1>" not in error["message"]
+    assert "Bad gateway" in error["message"]
+    assert "<h1>" not in error["message"]
     assert [j.status for j in await runtime.store.list()] == ["failed"]
 
 
@@ -255,7 +265,8 @@ async def test_an_unreadable_success_answer_is_submit_unknown(
     result = await client.call_tool("conceptviz_generate", {"prompt": "x"})
 
     error = _structured(result)["error"]
-    assert error["code"] == "submit_unknown" and error["charged"] is None
+    assert error["code"] == "submit_unknown"
+    assert error["charged"] is None
     assert [j.status for j in await runtime.store.list()] == ["submit_unknown"]
 
 
@@ -305,14 +316,16 @@ async def test_a_data_url_over_the_configured_image_limit_is_refused_before_deco
     async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
         async with Client(runtime.mcp) as client:
             result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": [big]})
-    assert result.is_error and "larger than the 2 KiB limit" in _text(result)
+    assert result.is_error
+    assert "larger than the 2 KiB limit" in _text(result)
     assert simulator.requests.total == 0
 
 
 async def test_a_data_url_whose_type_disagrees_with_its_bytes_is_refused(client: Client) -> None:
     lie = "data:image/jpeg;base64," + base64.b64encode(_png()).decode()
     result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": [lie]})
-    assert result.is_error and "says image/jpeg but the bytes are image/png" in _text(result)
+    assert result.is_error
+    assert "says image/jpeg but the bytes are image/png" in _text(result)
 
 
 async def test_credits_report_the_last_balance_seen_with_when(client: Client) -> None:
@@ -324,7 +337,8 @@ async def test_credits_report_the_last_balance_seen_with_when(client: Client) ->
 
     entry = after["balances"][0]
     assert (entry["provider"], entry["remaining"], entry["live"]) == ("conceptviz", 98.0, False)
-    assert entry["as_of"] is not None and "last balance" in entry["note"]
+    assert entry["as_of"] is not None
+    assert "last balance" in entry["note"]
 
 
 async def test_check_proves_the_key_with_a_free_read(runtime: Runtime, simulator: ConceptVizSimulator) -> None:

@@ -75,8 +75,10 @@ async def test_every_operation_is_a_tool_with_the_right_hints(cosmiq: Cosmiq) ->
         "cosmiq_get_board",
         "cosmiq_update_prompts",
     }
-    assert tools["cosmiq_get_board"].annotations and tools["cosmiq_get_board"].annotations.read_only_hint
-    assert tools["cosmiq_create"].annotations and tools["cosmiq_create"].annotations.read_only_hint is False
+    assert tools["cosmiq_get_board"].annotations
+    assert tools["cosmiq_get_board"].annotations.read_only_hint
+    assert tools["cosmiq_create"].annotations
+    assert tools["cosmiq_create"].annotations.read_only_hint is False
     assert "withVideo" in tools["cosmiq_create"].input_schema["properties"]
 
 
@@ -87,7 +89,8 @@ async def test_create_with_video_returns_the_board_and_the_video(cosmiq: Cosmiq)
     data = _data(result)
     assert data["status"] == "completed"
     assert [a["kind"] for a in data["assets"]] == ["page", "video"]
-    assert data["details"]["space"] == "Fox Co" and data["details"]["board"].startswith("http://127.0.0.1:")
+    assert data["details"]["space"] == "Fox Co"
+    assert data["details"]["board"].startswith("http://127.0.0.1:")
     assert cosmiq.sim.tool_calls[-1] == (
         "cosmiq_create",
         {"prompt": "a red fox", "space": "Fox Co", "format": "1:1", "withVideo": True},
@@ -98,7 +101,8 @@ async def test_create_with_video_returns_the_board_and_the_video(cosmiq: Cosmiq)
 async def test_campaign_and_carousel_build_boards_and_spend_only_when_generating(cosmiq: Cosmiq) -> None:
     concepts = [{"label": "Hero", "prompt": "a bottle on a beach"}, {"prompt": "the bottle in snow"}]
     built = await cosmiq.client.call_tool("cosmiq_campaign", {"brand": "Acme", "concepts": concepts})
-    assert _data(built)["status"] == "completed" and cosmiq.sim.accounts[KEY].credits == 100
+    assert _data(built)["status"] == "completed"
+    assert cosmiq.sim.accounts[KEY].credits == 100
 
     slides = [{"prompt": "slide one"}, {"prompt": "slide two"}, {"prompt": "slide three"}]
     carousel = await cosmiq.client.call_tool(
@@ -115,10 +119,12 @@ async def test_get_board_gives_nodes_and_links_and_one_preview_never_the_base64(
     result = await cosmiq.client.call_tool("cosmiq_get_board", {"board": board})
 
     data = _data(result)
-    assert data["details"]["nodes"] and data["details"]["nodes"][0]["text"] == "owl"
+    assert data["details"]["nodes"]
+    assert data["details"]["nodes"][0]["text"] == "owl"
     assert [a["kind"] for a in data["assets"]] == ["image"]
     previews = [block for block in result.content if block.type == "image"]
-    assert len(previews) == 1 and previews[0].mime_type == "image/jpeg"
+    assert len(previews) == 1
+    assert previews[0].mime_type == "image/jpeg"
     upstream_png = next(iter(cosmiq.sim.boards.values())).images[0]
     assert upstream_png is not None
     assert base64.b64encode(cosmiq.sim._png(next(iter(cosmiq.sim.boards.values())), upstream_png)).decode() not in (
@@ -232,8 +238,10 @@ async def test_bad_arguments_are_refused_with_zero_upstream_calls(
     cosmiq: Cosmiq, tool: str, args: dict[str, Any], phrase: str
 ) -> None:
     result = await cosmiq.client.call_tool(tool, args)
-    assert result.is_error and phrase in _text(result)
-    assert cosmiq.sim.tool_calls == [] and cosmiq.sim.requests.total == 0
+    assert result.is_error
+    assert phrase in _text(result)
+    assert cosmiq.sim.tool_calls == []
+    assert cosmiq.sim.requests.total == 0
 
 
 async def test_upstream_errors_are_quoted_and_typed(cosmiq: Cosmiq) -> None:
@@ -241,7 +249,8 @@ async def test_upstream_errors_are_quoted_and_typed(cosmiq: Cosmiq) -> None:
     cosmiq.sim.accounts[KEY].credits = 0
     broke = await cosmiq.client.call_tool("cosmiq_create", {"prompt": "fox"})
 
-    assert _data(failed)["error"]["code"] == "job_failed" and "«Generation failed" in _text(failed)
+    assert _data(failed)["error"]["code"] == "job_failed"
+    assert "«Generation failed" in _text(failed)
     assert _data(broke)["error"]["code"] == "insufficient_credits"
     assert _data(broke)["error"]["charged"] is False
 
@@ -287,5 +296,6 @@ async def test_an_operation_missing_upstream_is_a_clear_error_naming_what_was_lo
     assert _data(read)["status"] == "completed"
     assert missing.is_error
     message = _data(missing)["error"]["message"]
-    assert "looked for 'cosmiq_carousel'" in message and "slides, style_prompt" in message
+    assert "looked for 'cosmiq_carousel'" in message
+    assert "slides, style_prompt" in message
     assert "cosmiq_get_board" in message

@@ -72,9 +72,8 @@ def http_client(sim: CosmiqSimulator, key: str | None = KEY) -> httpx2.AsyncClie
 @asynccontextmanager
 async def connect(sim: CosmiqSimulator, key: str = KEY) -> AsyncIterator[Client]:
     """A real MCP client speaking streamable HTTP to the in-process simulator."""
-    async with http_client(sim, key) as http:
-        async with Client(streamable_http_client(MCP_URL, http_client=http)) as client:
-            yield client
+    async with http_client(sim, key) as http, Client(streamable_http_client(MCP_URL, http_client=http)) as client:
+        yield client
 
 
 @pytest.fixture
@@ -117,7 +116,8 @@ async def test_tools_list_has_the_seven_tools_with_schemas_and_annotations(clien
     assert set(tools) == TOOLS
     for tool in tools.values():
         assert tool.description
-        assert tool.annotations is not None and tool.annotations.title
+        assert tool.annotations is not None
+        assert tool.annotations.title
     assert tools["cosmiq_get_board"].annotations is not None
     assert tools["cosmiq_get_board"].annotations.read_only_hint is True
 
@@ -156,7 +156,8 @@ async def test_the_auto_mode_probe_is_refused_and_the_client_falls_back_to_initi
     sim: CosmiqSimulator, client: Client
 ) -> None:
     first = sim.requests.entries[0]
-    assert first.method == "POST" and b"server/discover" in first.body
+    assert first.method == "POST"
+    assert b"server/discover" in first.body
     assert b'"method":"initialize"' in sim.requests.entries[1].body.replace(b" ", b"")
     async with http_client(sim) as http:
         body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {}}
@@ -177,7 +178,8 @@ async def test_create_generates_one_image_and_charges_two_credits(sim: CosmiqSim
     board = sim.boards[board_id(data["board"])]
     assert (board.kind, board.format, board.space, board.owner) == ("create", "9:16", "Spring launch", KEY)
     assert [node.text for node in board.nodes] == ["a red bicycle"]
-    assert len(board.images) == 1 and board.images[0].node_id == board.nodes[0].id
+    assert len(board.images) == 1
+    assert board.images[0].node_id == board.nodes[0].id
     assert board.video is None
     assert credits(sim) == 98
 
@@ -572,7 +574,8 @@ async def test_the_mcp_client_cannot_connect_with_a_bad_key(sim: CosmiqSimulator
             async with connect(sim, key="csk_wrong"):
                 pass
     assert sim.requests.count("POST /api/mcp") >= 1
-    assert sim.boards == {} and sim.tool_calls == []
+    assert sim.boards == {}
+    assert sim.tool_calls == []
 
 
 @pytest.mark.anyio
@@ -587,7 +590,8 @@ async def test_board_pages_and_images_are_served_without_auth(sim: CosmiqSimulat
         page = await http.get(f"/boards/{bid}")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
-        assert "bottle &amp; sea" in page.text and "Hero &lt;b&gt;" in page.text
+        assert "bottle &amp; sea" in page.text
+        assert "Hero &lt;b&gt;" in page.text
         assert summary["images"][0] in page.text
 
         image = await http.get(summary["images"][0].removeprefix(PUBLIC))

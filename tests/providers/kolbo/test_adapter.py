@@ -124,15 +124,19 @@ async def test_every_kolbo_tool_is_served_with_kind_annotations(client: Client) 
     assert set(tools) == {f"kolbo_{name}" for name in spend | reads | writes}
     for name in spend:
         tool = tools[f"kolbo_{name}"]
-        assert tool.annotations is not None and tool.annotations.read_only_hint is False
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint is False
         assert "wait" in tool.input_schema["properties"]
-        assert "Cost:" in (tool.description or "") and "kolbo_list_models" in (tool.description or "")
+        assert "Cost:" in (tool.description or "")
+        assert "kolbo_list_models" in (tool.description or "")
     for name in reads:
         annotations = tools[f"kolbo_{name}"].annotations
-        assert annotations is not None and annotations.read_only_hint is True
+        assert annotations is not None
+        assert annotations.read_only_hint is True
     for name in writes:
         annotations = tools[f"kolbo_{name}"].annotations
-        assert annotations is not None and annotations.read_only_hint is False
+        assert annotations is not None
+        assert annotations.read_only_hint is False
     assert any(tool.name == "cancel" for tool in (await client.list_tools()).tools)
 
 
@@ -149,11 +153,13 @@ async def test_generate_image_sends_the_key_as_x_api_key_and_returns_images_with
     assert [(a["kind"], a["mime_type"]) for a in data["assets"]] == [("image", "image/png")] * 2
     assert all(a["url"].startswith(f"{CDN}/media/") for a in data["assets"])
     assert data["credits"]["charged"] == 8
-    assert data["details"]["model"] == "kie-nano-banana" and data["details"]["prompt_used"].startswith("A sunset")
+    assert data["details"]["model"] == "kie-nano-banana"
+    assert data["details"]["prompt_used"].startswith("A sunset")
     assert [block.type for block in result.content].count("image") == 1
     sent = next(r for r in sim.requests if r.method == "POST")
     assert sent.path == "/api/v1/generate/image"
-    assert sent.headers["x-api-key"] == KEY and "authorization" not in sent.headers
+    assert sent.headers["x-api-key"] == KEY
+    assert "authorization" not in sent.headers
     assert json.loads(sent.body) == {"prompt": "A sunset", "model": "kie-nano-banana", "aspect_ratio": "16:9",
                                      "num_images": 2}  # fmt: skip
 
@@ -198,9 +204,11 @@ async def test_video_assets_are_video_and_cost_credit_per_second(client: Client,
     result = await client.call_tool("kolbo_generate_video", args)
 
     data = _data(result)
-    assert data["status"] == "completed" and data["credits"]["charged"] == 112.5
+    assert data["status"] == "completed"
+    assert data["credits"]["charged"] == 112.5
     assert [(a["kind"], a["mime_type"]) for a in data["assets"]] == [("video", "video/mp4")]
-    assert data["details"]["thumbnail_url"].endswith(".png") and data["details"]["duration"] == 10
+    assert data["details"]["thumbnail_url"].endswith(".png")
+    assert data["details"]["duration"] == 10
     assert not any(block.type == "image" for block in result.content)
 
 
@@ -208,7 +216,8 @@ async def test_video_from_image_sends_the_start_frame_as_image_url(client: Clien
     args = {"image": "https://example.com/still.jpg", "prompt": "slow zoom", "duration": 5, "wait": 55}
     data = _data(await client.call_tool("kolbo_video_from_image", args))
 
-    assert data["status"] == "completed" and data["assets"][0]["kind"] == "video"
+    assert data["status"] == "completed"
+    assert data["assets"][0]["kind"] == "video"
     assert _posted(sim, "/api/v1/generate/video/from-image")["image_url"] == "https://example.com/still.jpg"
 
 
@@ -245,8 +254,10 @@ async def test_chat_uses_message_id_and_a_second_message_continues_the_session(
     first = _data(await client.call_tool("kolbo_chat", {"message": "My name is Ada.", "system_prompt": "Be brief."}))
 
     message_id = first["job"].split(":", 1)[1]
-    assert message_id in sim.generations and sim.generations[message_id].type == "chat"
-    assert first["status"] == "completed" and "message 1 of this session" in first["text"]
+    assert message_id in sim.generations
+    assert sim.generations[message_id].type == "chat"
+    assert first["status"] == "completed"
+    assert "message 1 of this session" in first["text"]
     assert first["credits"]["charged"] > 0
     session_id = first["details"]["session_id"]
 
@@ -263,7 +274,8 @@ async def test_chat_media_urls_pass_through_and_deep_think_reasoning_is_kept(
     args = {"message": "describe", "media_urls": ["https://example.com/a.png"], "deep_think": True}
     data = _data(await client.call_tool("kolbo_chat", args))
 
-    assert "1 attached file" in data["text"] and data["details"]["reasoning"]
+    assert "1 attached file" in data["text"]
+    assert data["details"]["reasoning"]
     assert _posted(sim, "/api/v1/chat")["media_urls"] == ["https://example.com/a.png"]
 
 
@@ -287,14 +299,16 @@ async def test_creative_director_reports_finished_scenes_while_it_runs(
     assert (data["status"], partial.is_error) == ("running", False)
     scene_one = f"kolbo-{started['job'].split(':', 1)[1]}-scene1-image1.png"
     assert [(a["kind"], a["name"]) for a in data["assets"]] == [("image", scene_one)]
-    assert data["assets"][0]["pending"] is False and data["assets"][0]["description"] == "Scene 1: Hero Shot"
+    assert data["assets"][0]["pending"] is False
+    assert data["assets"][0]["description"] == "Scene 1: Hero Shot"
     assert data["progress"] == 33
     assert [s["status"] for s in data["details"]["scenes"]] == ["completed", "processing", "pending"]
     assert any("1 of 3 scenes done" in message for message in seen)
     assert all(path.startswith("/api/v1/generate/creative-director/") for path in _gets(sim, "/status"))
 
     done = _data(await client.call_tool("poll", {"job": started["job"], "wait": 55}))
-    assert done["status"] == "completed" and len(done["assets"]) == 3
+    assert done["status"] == "completed"
+    assert len(done["assets"]) == 3
     assert done["credits"] == {"charged": 6, "remaining": None, "refunded": False}
 
 
@@ -308,7 +322,8 @@ async def test_a_creative_director_handle_from_elsewhere_falls_back_to_its_statu
 
     data = _data(await client.call_tool("poll", {"job": f"kolbo:{started['generation_id']}"}))
 
-    assert data["status"] == "completed" and data["assets"][0]["kind"] == "image"
+    assert data["status"] == "completed"
+    assert data["assets"][0]["kind"] == "image"
     assert _gets(sim, "/status") == [
         f"/api/v1/generate/{started['generation_id']}/status",
         f"/api/v1/generate/creative-director/{started['generation_id']}/status",
@@ -372,7 +387,8 @@ async def test_insufficient_credits_as_400_or_402_is_insufficient_credits(
     error = _data(result)["error"]
     assert (error["code"], error["upstream_code"], error["charged"]) == ("insufficient_credits", "INSUFFICIENT_CREDITS",
                                                                          False)  # fmt: skip
-    assert "needs 2, you have 1" in error["message"] and jobs == []
+    assert "needs 2, you have 1" in error["message"]
+    assert jobs == []
 
 
 @pytest.mark.parametrize(
@@ -414,7 +430,8 @@ async def test_an_unknown_key_is_an_auth_error_naming_the_variable(
             await runtime.providers["kolbo"].check()
     error = _data(result)["error"]
     assert (error["code"], error["upstream_code"]) == ("auth_failed", "INVALID_API_KEY")
-    assert "KOLBO_API_KEY" in error["message"] and "kolbo_live_wrong" not in error["message"]
+    assert "KOLBO_API_KEY" in error["message"]
+    assert "kolbo_live_wrong" not in error["message"]
 
 
 async def test_an_unreadable_start_answer_is_submit_unknown(client: Client, sim: KolboSimulator) -> None:
@@ -426,7 +443,8 @@ async def test_an_unreadable_start_answer_is_submit_unknown(client: Client, sim:
 async def test_polling_an_unknown_generation_is_not_found(client: Client) -> None:
     result = await client.call_tool("poll", {"job": "kolbo:0123456789abcdef01234567"})
     error = _data(result)["error"]
-    assert result.is_error and (error["code"], error["upstream_code"]) == ("not_found", "NOT_FOUND")
+    assert result.is_error
+    assert (error["code"], error["upstream_code"]) == ("not_found", "NOT_FOUND")
 
 
 # --- cancel ---------------------------------------------------------------------------------------
@@ -456,7 +474,8 @@ async def test_cancelling_a_job_that_already_finished_says_so(
     result = await client.call_tool("cancel", {"job": started["job"]})
 
     error = _data(result)["error"]
-    assert result.is_error and error["code"] == "already_finished"
+    assert result.is_error
+    assert error["code"] == "already_finished"
     assert "already finished (completed)" in error["message"]
     assert _data(await client.call_tool("poll", {"job": started["job"]}))["status"] == "completed"
 
@@ -532,7 +551,8 @@ async def test_list_models_shows_costs_and_limits(client: Client, sim: KolboSimu
     model = data["details"]["models"][0]
     assert (model["identifier"], model["credit"], model["supported_durations"]) == ("seedance-1-pro", 5, [5, 10])
     assert model["cost"] == "5 credits per second of video (× resolution multiplier)"
-    assert model["max_reference_images"] == 1 and "16:9" in model["supported_aspect_ratios"]
+    assert model["max_reference_images"] == 1
+    assert "16:9" in model["supported_aspect_ratios"]
     assert "seedance-1-pro — Seedance 1.0 Pro (fal): 5 credits per second" in _text(result)
     assert next(r for r in sim.requests if r.path == "/api/v1/models").query == "type=video&provider=fal"
 
@@ -555,7 +575,8 @@ async def test_visual_dna_can_be_created_from_files_then_listed_fetched_and_dele
     data = _data(created)
     assert (data["status"], created.is_error) == ("completed", False)
     dna = data["details"]["visual_dna"]
-    assert (dna["name"], dna["dna_type"]) == ("maya", "character") and "red hair" in dna["description"]
+    assert (dna["name"], dna["dna_type"]) == ("maya", "character")
+    assert "red hair" in dna["description"]
     assert [a["kind"] for a in data["assets"]] == ["image", "image"]
     upload = next(r for r in sim.requests if r.key == "POST /api/v1/visual-dna")
     assert upload.headers["content-type"].startswith("multipart/form-data")
@@ -570,7 +591,8 @@ async def test_visual_dna_can_be_created_from_files_then_listed_fetched_and_dele
     deleted = _data(await client.call_tool("kolbo_visual_dna_delete", {"visual_dna_id": dna["id"]}))
     assert deleted["details"]["deleted"] == dna["id"]
     gone = _data(await client.call_tool("kolbo_visual_dna_get", {"visual_dna_id": dna["id"]}))
-    assert gone["error"]["code"] == "not_found" and "Visual DNA" in gone["error"]["message"]
+    assert gone["error"]["code"] == "not_found"
+    assert "Visual DNA" in gone["error"]["message"]
 
 
 async def test_a_global_visual_dna_cannot_be_deleted(client: Client) -> None:
@@ -580,7 +602,8 @@ async def test_a_global_visual_dna_cannot_be_deleted(client: Client) -> None:
 
 async def test_moodboards_are_listed_and_shown_with_their_images(client: Client) -> None:
     listed = _data(await client.call_tool("kolbo_moodboards", {}))
-    assert listed["details"]["count"] == 3 and "Golden Hour Film" in listed["text"]
+    assert listed["details"]["count"] == 3
+    assert "Golden Hour Film" in listed["text"]
 
     board = await client.call_tool("kolbo_moodboards", {"moodboard_id": GOLDEN_HOUR})
 
@@ -594,6 +617,7 @@ async def test_an_image_generation_can_use_a_visual_dna_and_a_moodboard(client: 
     args = {"prompt": "portrait", "visual_dna_ids": [GLOBAL_DNA], "moodboard_id": GOLDEN_HOUR, "wait": 55}
     data = _data(await client.call_tool("kolbo_generate_image", args))
 
-    assert "golden-hour" in data["details"]["prompt_used"] and "Kolbo Explorer" in data["details"]["prompt_used"]
+    assert "golden-hour" in data["details"]["prompt_used"]
+    assert "Kolbo Explorer" in data["details"]["prompt_used"]
     sent = _posted(sim, "/api/v1/generate/image")
     assert (sent["visual_dna_ids"], sent["moodboard_id"]) == ([GLOBAL_DNA], GOLDEN_HOUR)

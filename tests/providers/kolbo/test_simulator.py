@@ -78,7 +78,8 @@ def assert_error(response: httpx2.Response, status: int, code: str) -> None:
     body = response.json()
     assert body["success"] is False
     assert body["code"] == code
-    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["error"], str)
+    assert body["error"]
 
 
 def mp4_boxes(data: bytes) -> dict[bytes, bytes]:
@@ -337,7 +338,8 @@ async def test_progress_rises_until_completion(client: httpx2.AsyncClient, clock
     processing = [progress for state, progress in seen if state == "processing"]
     assert len(processing) == 9
     assert processing == sorted(set(processing))
-    assert 0 < processing[0] and processing[-1] < 100
+    assert processing[0] > 0
+    assert processing[-1] < 100
 
 
 # --- chat ----------------------------------------------------------------------------------------
@@ -498,7 +500,8 @@ async def test_moodboard_ids_apply_per_scene(client: httpx2.AsyncClient, sim: Ko
 
     scenes = sim.generations[started["generation_id"]].scenes
     assert [scene.moodboard_id for scene in scenes] == [other_board, GOLDEN_HOUR, GOLDEN_HOUR]
-    assert "neon magenta" in scenes[0].prompt and "golden-hour" in scenes[1].prompt
+    assert "neon magenta" in scenes[0].prompt
+    assert "golden-hour" in scenes[1].prompt
 
 
 @pytest.mark.anyio
@@ -865,7 +868,8 @@ async def test_visual_dna_from_one_image_can_be_listed_fetched_used_and_deleted(
 
     listed = (await client.get("/api/v1/visual-dna")).json()
     assert {d["id"] for d in listed["visual_dnas"]} == {dna["id"], *(d for d in sim.visual_dnas if d != dna["id"])}
-    assert listed["count"] == listed["total"] == 3 and listed["has_more"] is False
+    assert listed["count"] == listed["total"] == 3
+    assert listed["has_more"] is False
     personal = (await client.get("/api/v1/visual-dna", params={"scope": "personal"})).json()
     assert [d["id"] for d in personal["visual_dnas"]] == [dna["id"]]
     other = (await client.get("/api/v1/visual-dna", headers={"X-API-Key": OTHER_KEY})).json()

@@ -147,11 +147,27 @@ async def test_every_masko_tool_is_served_with_its_cost_and_kind(client: Client)
 
     assert set(tools) == {
         f"masko_{name}"
-        for name in (
-            "create_project list_projects create_mascot list_mascots get_mascot generate generate_batch list_jobs "
-            "upload list_styles suggest_actions analyze_url preview create_canvas list_canvas_templates "
-            "apply_canvas_template generate_canvas canvas_status export_canvas"
-        ).split()
+        for name in [
+            "create_project",
+            "list_projects",
+            "create_mascot",
+            "list_mascots",
+            "get_mascot",
+            "generate",
+            "generate_batch",
+            "list_jobs",
+            "upload",
+            "list_styles",
+            "suggest_actions",
+            "analyze_url",
+            "preview",
+            "create_canvas",
+            "list_canvas_templates",
+            "apply_canvas_template",
+            "generate_canvas",
+            "canvas_status",
+            "export_canvas",
+        ]
     }
     generate = tools["masko_generate"].description or ""
     assert all(fact in generate for fact in ("logo 5", "5 credits per second", "= 21", "free", "pending"))
@@ -184,7 +200,8 @@ async def test_a_mascot_from_a_prompt_costs_one_credit_and_waits_for_its_referen
     created = await _ok(client, "masko_create_mascot", args)
 
     assert created["status"] == "completed"
-    assert created["credits"]["charged"] == 1 and _total(sim) == 999
+    assert created["credits"]["charged"] == 1
+    assert _total(sim) == 999
     assert created["details"]["mascot_id"] in sim.collections
     assert [a["mime_type"] for a in created["assets"]] == ["image/png"]
     assert _sent(sim, "POST", "/v1/collections")["prompt"] == "a fox in a space helmet"
@@ -226,11 +243,13 @@ async def test_an_animation_finishes_through_one_held_poll(client: Client, sim: 
     assert _api_requests(sim) == 2
     poll = next(r for r in sim.requests if r.method == "GET" and r.path.startswith("/v1/jobs/"))
     query = dict(pair.split("=") for pair in poll.query.split("&"))
-    assert query["wait"] == "true" and 1 <= int(query["timeout"]) <= 45
+    assert query["wait"] == "true"
+    assert 1 <= int(query["timeout"]) <= 45
     assert _keys(data["assets"]) == ["image", "transparent_image", "video", "webm", "hevc"]
     assert [a["mime_type"] for a in data["assets"][2:]] == ["video/mp4", "video/webm", "video/quicktime"]
     assert not any(a["pending"] for a in data["assets"])
-    assert data["credits"]["charged"] == 21 and data["details"]["estimated_cost"] == 21
+    assert data["credits"]["charged"] == 21
+    assert data["details"]["estimated_cost"] == 21
     assert any(block.type == "image" for block in result.content)
 
 
@@ -240,8 +259,10 @@ async def test_a_running_result_already_carries_pending_cdn_urls(client: Client,
 
     running = await _ok(client, "masko_generate", args)
 
-    assert running["status"] == "running" and running["job"].startswith("masko:")
-    assert running["assets"] and all(a["pending"] for a in running["assets"])
+    assert running["status"] == "running"
+    assert running["job"].startswith("masko:")
+    assert running["assets"]
+    assert all(a["pending"] for a in running["assets"])
     assert {"webm_480", "hevc_480", "stacked_video_480"} <= set(_keys(running["assets"]))
     webm = next(a for a in running["assets"] if a["mime_type"] == "video/webm")
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=sim.app)) as cdn:
@@ -271,15 +292,18 @@ async def test_a_transition_with_auto_reverse_registers_both_jobs_and_one_poll_f
 
     started = await _ok(client, "masko_generate", args)
 
-    assert started["status"] == "running" and started["credits"]["charged"] == 20
+    assert started["status"] == "running"
+    assert started["credits"]["charged"] == 20
     assert [r["status"] for r in started["related"]] == ["running"]
     reverse = started["related"][0]
-    assert reverse["details"]["item_name"] == "Wave to Idle" and reverse["details"]["estimated_cost"] == 0
+    assert reverse["details"]["item_name"] == "Wave to Idle"
+    assert reverse["details"]["estimated_cost"] == 0
     assert _sent(sim, "POST", "/generate")["auto_reverse"] is True
     finished = await _ok(client, "poll", {"job": started["job"]})
     assert finished["status"] == "completed"
     assert [(r["job"], r["status"]) for r in finished["related"]] == [(reverse["job"], "completed")]
-    assert len(finished["assets"]) == 6 and not any(a["pending"] for a in finished["assets"])
+    assert len(finished["assets"]) == 6
+    assert not any(a["pending"] for a in finished["assets"])
     listed = {j["job"]: j["status"] for j in (await _ok(client, "jobs", {"provider": "masko"}))["jobs"]}
     assert listed[started["job"]] == listed[reverse["job"]] == "completed"
 
@@ -314,7 +338,9 @@ async def test_a_batch_of_three_is_three_registered_jobs(client: Client, sim: Ma
 
     assert list(_sent(sim, "POST", "/generate-batch")) == ["requests"]
     assert batch["status"] == "completed"
-    assert batch["credits"]["charged"] == 23 and batch["details"]["total_cost"] == 23 and _total(sim) == 977
+    assert batch["credits"]["charged"] == 23
+    assert batch["details"]["total_cost"] == 23
+    assert _total(sim) == 977
     assert [r["status"] for r in batch["related"]] == ["completed", "completed"]
     assert [r["details"]["item_name"] for r in batch["related"]] == ["Thinking", "Celebrating"]
     assert len(batch["assets"]) == 2 + 2 + 5
@@ -347,7 +373,8 @@ async def test_a_failed_job_reports_that_its_credits_were_refunded(client: Clien
     )
 
     data = _structured(result)
-    assert result.is_error and data["status"] == "failed"
+    assert result.is_error
+    assert data["status"] == "failed"
     assert (data["error"]["code"], data["error"]["refunded"], data["error"]["retryable"]) == ("job_failed", True, True)
     assert data["credits"]["refunded"] is True
     assert _total(sim) == 1000
@@ -382,7 +409,8 @@ async def test_a_job_started_outside_genmcp_can_be_polled_by_its_id(client: Clie
 
 async def test_polling_an_unknown_job_is_not_found(client: Client) -> None:
     result = await client.call_tool("poll", {"job": "masko:no-such-job"})
-    assert result.is_error and _structured(result)["error"]["code"] == "not_found"
+    assert result.is_error
+    assert _structured(result)["error"]["code"] == "not_found"
 
 
 # --- canvases -------------------------------------------------------------------------------------------------------
@@ -392,14 +420,17 @@ async def test_a_canvas_from_template_to_export(client: Client, sim: MaskoSimula
     mascot_id = await _mascot(client)
     templates = await _ok(client, "masko_list_canvas_templates", {})
     template = templates["details"]["templates"][0]
-    assert template["template_id"] == "claude-code-4state" and template["estimated_cost"] > 0
+    assert template["template_id"] == "claude-code-4state"
+    assert template["estimated_cost"] > 0
     canvas = await _ok(client, "masko_create_canvas", {"mascot_id": mascot_id, "name": "Main"})
     where = {"mascot_id": mascot_id, "canvas_id": canvas["details"]["canvas_id"]}
 
     applied = await _ok(client, "masko_apply_canvas_template", {**where, "template_id": "claude-code-4state"})
 
-    assert applied["status"] == "completed" and applied["credits"]["charged"] == 4
-    assert len(applied["related"]) == 3 and {r["status"] for r in applied["related"]} == {"completed"}
+    assert applied["status"] == "completed"
+    assert applied["credits"]["charged"] == 4
+    assert len(applied["related"]) == 3
+    assert {r["status"] for r in applied["related"]} == {"completed"}
     assert [n["name"] for n in applied["details"]["nodes"]] == ["Idle", "Thinking", "Working", "Needs Attention"]
 
     generated = await _ok(client, "masko_generate_canvas", {**where, "duration": 4})
@@ -407,7 +438,8 @@ async def test_a_canvas_from_template_to_export(client: Client, sim: MaskoSimula
     assert generated["status"] == "completed"
     assert (generated["credits"]["charged"], generated["details"]["reverse_free"]) == (160, 4)
     assert generated["details"]["generated"] == 12  # 4 loops and 4 transitions paid, 4 reverses free
-    assert len(generated["related"]) == 11 and {r["status"] for r in generated["related"]} == {"completed"}
+    assert len(generated["related"]) == 11
+    assert {r["status"] for r in generated["related"]} == {"completed"}
     assert _total(sim) == 1000 - 4 - 160
 
     status = await _ok(client, "masko_canvas_status", where)
@@ -450,9 +482,13 @@ async def test_insufficient_credits_says_required_and_available(
     result = await client.call_tool("masko_generate", {"mascot_id": mascot_id, "type": "animation", "prompt": "wave"})
 
     error = _structured(result)["error"]
-    assert result.is_error and error["code"] == "insufficient_credits" and error["charged"] is False
-    assert "needs 21" in error["message"] and "has 5" in error["message"]
-    assert sim.jobs == {} and [job.operation for job in await runtime.store.list()] == ["create_mascot"]
+    assert result.is_error
+    assert error["code"] == "insufficient_credits"
+    assert error["charged"] is False
+    assert "needs 21" in error["message"]
+    assert "has 5" in error["message"]
+    assert sim.jobs == {}
+    assert [job.operation for job in await runtime.store.list()] == ["create_mascot"]
 
 
 async def test_refusals_are_mapped_in_both_error_body_shapes(client: Client, sim: MaskoSimulator) -> None:
@@ -469,7 +505,8 @@ async def test_refusals_are_mapped_in_both_error_body_shapes(client: Client, sim
 
     codes = [_structured(r)["error"]["code"] for r in (unknown_style, missing, foreign)]
     assert codes == ["invalid_input", "not_found", "forbidden"]
-    assert "Unknown style" in _text(unknown_style) and "another workspace" in _text(foreign)
+    assert "Unknown style" in _text(unknown_style)
+    assert "another workspace" in _text(foreign)
     assert _structured(unknown_style)["error"]["charged"] is False
 
 
@@ -480,7 +517,9 @@ async def test_a_logo_on_the_free_plan_is_forbidden_and_says_pro(client: Client,
     result = await client.call_tool("masko_generate", {"mascot_id": mascot_id, "type": "logo", "logo_description": "a"})
 
     error = _structured(result)["error"]
-    assert result.is_error and error["code"] == "forbidden" and "Pro plan" in error["message"]
+    assert result.is_error
+    assert error["code"] == "forbidden"
+    assert "Pro plan" in error["message"]
     assert _total(sim) == 1000
 
 
@@ -509,7 +548,8 @@ async def test_an_unknown_key_is_an_auth_error_naming_the_variable(
         with pytest.raises(AuthError):
             await runtime.providers["masko"].check()
     error = _structured(result)["error"]
-    assert error["code"] == "auth_failed" and "MASKO_API_KEY" in error["message"]
+    assert error["code"] == "auth_failed"
+    assert "MASKO_API_KEY" in error["message"]
 
 
 async def test_a_rate_limit_is_waited_out_and_a_low_allowance_is_reported(
@@ -606,8 +646,10 @@ async def test_styles_website_analysis_and_pose_suggestions_are_free(client: Cli
     poses = await _ok(client, "masko_suggest_actions", {"mascot_id": mascot_id})
 
     assert {"3d-render", "pixel-art"} <= {s["id"] for s in styles["details"]["styles"]}
-    assert ideas["details"]["brand"]["name"] == "Example" and len(ideas["details"]["suggestions"]) == 3
-    assert 6 <= len(poses["details"]["suggestions"]) <= 8 and "Thumbs Up" not in poses["details"]["suggestions"]
+    assert ideas["details"]["brand"]["name"] == "Example"
+    assert len(ideas["details"]["suggestions"]) == 3
+    assert 6 <= len(poses["details"]["suggestions"]) <= 8
+    assert "Thumbs Up" not in poses["details"]["suggestions"]
     assert _total(sim) == 999
 
 

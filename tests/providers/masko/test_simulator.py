@@ -122,7 +122,8 @@ async def test_image_job_completes_and_its_cdn_url_switches_from_placeholder_to_
     )
     assert set(job["asset_ids"]) == set(job["urls"]) == {"image", "transparent_image"}
     prefix = f"http://sim/cdn/{sim.collections[collection_id].user_prefix}/felix-the-fox/waving-hello-"
-    assert job["urls"]["image"].startswith(prefix) and job["urls"]["image"].endswith(".png")
+    assert job["urls"]["image"].startswith(prefix)
+    assert job["urls"]["image"].endswith(".png")
     assert (response.json()["poll"], job["poll_url"]) == (f"/v1/jobs/{job['job_id']}",) * 2
     assert total(sim) == 149
 
@@ -180,7 +181,9 @@ async def test_bare_mode_job_shape_is_the_older_object_with_assets_list(
     sim.envelope = False
     collection_id = await new_collection(client, sim)
     submitted = (await generate(client, collection_id, type="animation", prompt="waving hello", duration=3)).json()
-    assert submitted["job_id"] and submitted["estimated_cost"] == 16 and "data" not in submitted
+    assert submitted["job_id"]
+    assert submitted["estimated_cost"] == 16
+    assert "data" not in submitted
     clock.t = 20.0
 
     job = (await client.get(submitted["poll"])).json()
@@ -303,7 +306,8 @@ async def test_transition_with_auto_reverse_makes_two_jobs_and_the_reverse_is_fr
     assert (forward["estimated_cost"], reverse["cost"], reverse["status"]) == (20, 0, "pending")
     assert (forward["item_name"], reverse["item_name"]) == ("Idle to Wave", "Wave to Idle")
     assert set(reverse["asset_ids"]) == {"video", "webm", "hevc"}
-    assert reverse["job_id"] != forward["job_id"] and reverse["item_id"] != forward["item_id"]
+    assert reverse["job_id"] != forward["job_id"]
+    assert reverse["item_id"] != forward["item_id"]
     assert total(sim) == before - 20
     assert sim.jobs[forward["job_id"]].loop is False
     clock.t = 20.0
@@ -454,7 +458,8 @@ async def test_insufficient_credits_is_402_in_the_mode_shape(
         }
     else:
         assert response.json() == {"error": "Insufficient credits", "required": 21, "available": 5}
-    assert total(sim) == 5 and sim.jobs == {}
+    assert total(sim) == 5
+    assert sim.jobs == {}
 
 
 @pytest.mark.anyio
@@ -681,12 +686,14 @@ async def test_canvas_from_template_generate_all_status_and_export(
     assert config["initialNode"] == config["nodes"][0]["id"] == result["node_mapping"]["idle"]
     assert all(node["transparentThumbnailUrl"].startswith("http://sim/cdn/") for node in config["nodes"])
     loops = [edge for edge in config["edges"] if edge["isLoop"]]
-    assert len(loops) == 4 and all(edge["source"] == edge["target"] for edge in loops)
+    assert len(loops) == 4
+    assert all(edge["source"] == edge["target"] for edge in loops)
     video_edges = [edge for edge in config["edges"] if edge["source"] != "*"]
     assert all(set(edge["videos"]) == {"webm", "hevc"} for edge in video_edges)
     assert all(isinstance(edge["duration"], float) for edge in config["edges"])
     any_state = next(edge for edge in config["edges"] if edge["source"] == "*")
-    assert any_state["videos"] == {} and any_state["conditions"] == [{"input": "reset", "op": "==", "value": True}]
+    assert any_state["videos"] == {}
+    assert any_state["conditions"] == [{"input": "reset", "op": "==", "value": True}]
     assert {(i["name"], i["type"]) for i in config["inputs"]} == {("state", "number"), ("reset", "trigger")}
     webm = await client.get(video_edges[0]["videos"]["webm"])
     assert webm.headers["content-type"] == "video/webm"
@@ -849,9 +856,11 @@ async def test_styles_analyze_url_and_suggest_actions_are_free(client: httpx2.As
 
     assert {"3d-render", "pixel-art", "flat-vector"} <= {style["id"] for style in styles}
     assert (await client.get(styles[0]["preview_url"])).headers["content-type"] == "image/png"
-    assert first == second and first["brand"]["name"] == "Example"
+    assert first == second
+    assert first["brand"]["name"] == "Example"
     assert {s["style"] for s in first["suggestions"]} <= {style["id"] for style in styles}
-    assert 6 <= len(suggestions["suggestions"]) <= 8 and "Thumbs Up" not in suggestions["suggestions"]
+    assert 6 <= len(suggestions["suggestions"]) <= 8
+    assert "Thumbs Up" not in suggestions["suggestions"]
     assert total(sim) == before
 
 

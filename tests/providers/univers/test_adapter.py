@@ -82,8 +82,10 @@ async def test_a_coloring_page_comes_back_as_an_artifact_with_a_preview(univers:
     assert data["status"] == "completed", data
     (asset,) = data["assets"]
     assert (asset["kind"], asset["mime_type"]) == ("image", "image/png")
-    assert asset["resource"].startswith("artifact://") and asset["name"].endswith(".png")
-    assert data["credits"]["charged"] == 1 and data["job"].startswith("univers:")
+    assert asset["resource"].startswith("artifact://")
+    assert asset["name"].endswith(".png")
+    assert data["credits"]["charged"] == 1
+    assert data["job"].startswith("univers:")
     blocks = [b.type for b in result.content]
     assert blocks == ["text", "resource_link", "image"]
     assert univers.sim.accounts[KEY].balance == 99
@@ -93,11 +95,13 @@ async def test_a_zip_result_is_kept_whole_and_each_page_is_readable_over_mcp_and
     result = await univers.client.call_tool("univers_generate", {"image": _data_url(_png()), "mode": "hex"})
 
     assets = _data(result)["assets"]
-    assert assets[0]["mime_type"] == "application/zip" and len(assets) > 2
+    assert assets[0]["mime_type"] == "application/zip"
+    assert len(assets) > 2
     member = next(a for a in assets[1:] if a["name"].endswith("-answer.png"))
     read = await univers.client.read_resource(member["resource"])
     (content,) = read.contents
-    assert isinstance(content, BlobResourceContents) and content.mime_type == "image/png"
+    assert isinstance(content, BlobResourceContents)
+    assert content.mime_type == "image/png"
 
     archive_id = artifact_id_from(assets[0]["resource"])
     assert archive_id is not None
@@ -109,7 +113,8 @@ async def test_a_zip_result_is_kept_whole_and_each_page_is_readable_over_mcp_and
     assert whole.headers["content-disposition"].startswith("attachment;")
     names = zipfile.ZipFile(io.BytesIO(whole.content)).namelist()
     assert any(name.endswith("-answer.png") for name in names)
-    assert page.content.startswith(b"\x89PNG") and page.headers["x-content-type-options"] == "nosniff"
+    assert page.content.startswith(b"\x89PNG")
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_a_call_that_outlives_the_budget_answers_running_and_poll_delivers_the_file(univers: Univers) -> None:
@@ -123,7 +128,8 @@ async def test_a_call_that_outlives_the_budget_answers_running_and_poll_delivers
     started = await univers.client.call_tool("univers_ai_image", {"prompt": "a cat on a sofa", "wait": 0})
     data = _data(started)
     assert (data["status"], started.is_error) == ("running", False)
-    assert data["job"].startswith("univers:") and "poll" in data["next"]
+    assert data["job"].startswith("univers:")
+    assert "poll" in data["next"]
     still = await univers.client.call_tool("poll", {"job": data["job"], "wait": 0})
     assert _data(still)["status"] == "running"
 
@@ -153,7 +159,8 @@ async def test_bulk_makes_one_zip_and_charges_per_picture(univers: Univers, tmp_
         "univers_bulk", {"images": [str(tmp_path / "pictures" / "one.png"), _data_url(_png((64, 64)))]}
     )
     data = _data(result)
-    assert data["status"] == "completed" and data["assets"][0]["name"] == "mystery-mosaics-bulk.zip"
+    assert data["status"] == "completed"
+    assert data["assets"][0]["name"] == "mystery-mosaics-bulk.zip"
     assert univers.sim.accounts[KEY].balance == 98
 
 
@@ -175,8 +182,10 @@ async def test_provider_refusals_are_clear(univers: Univers) -> None:
         "univers_generate", {"image": _data_url(_png()), "mode": "ai", "hint": "[upstream-fail]"}
     )
 
-    assert _data(broke)["error"]["code"] == "insufficient_credits" and "0 left" in _text(broke)
-    assert _data(failed)["error"]["code"] == "upstream_error" and _data(failed)["error"]["charged"] is False
+    assert _data(broke)["error"]["code"] == "insufficient_credits"
+    assert "0 left" in _text(broke)
+    assert _data(failed)["error"]["code"] == "upstream_error"
+    assert _data(failed)["error"]["charged"] is False
     assert univers.sim.accounts[KEY].balance == 50
     assert await univers.runtime.store.list(provider="univers") == []
 
@@ -245,5 +254,7 @@ async def test_a_call_whose_process_died_becomes_interrupted(univers: Univers) -
     result = await univers.client.call_tool("poll", {"job": "univers:orphan123", "wait": 5})
 
     data = _data(result)
-    assert result.is_error and data["error"]["code"] == "interrupted"
-    assert data["error"]["charged"] is None and "may have been charged" in _text(result)
+    assert result.is_error
+    assert data["error"]["code"] == "interrupted"
+    assert data["error"]["charged"] is None
+    assert "may have been charged" in _text(result)

@@ -106,7 +106,8 @@ def members(response: httpx2.Response) -> dict[str, bytes]:
 
 def attachment(response: httpx2.Response) -> str:
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="') and disposition.endswith('"')
+    assert disposition.startswith('attachment; filename="')
+    assert disposition.endswith('"')
     return disposition[len('attachment; filename="') : -1]
 
 
@@ -308,9 +309,11 @@ async def test_cbn_zip_has_svgs_and_pngs(client: httpx2.AsyncClient) -> None:
         "garden/garden-mystery.svg",
     ]
     numbers = svg(files["garden/garden-mystery.svg"]).findall(f"{SVG}text")
-    assert numbers and all(text.text and text.text.isdigit() for text in numbers)
+    assert numbers
+    assert all(text.text and text.text.isdigit() for text in numbers)
     fills = [path.get("fill", "") for path in svg(files["garden/garden-answer.svg"]).findall(f"{SVG}path")]
-    assert fills and all(fill.startswith("rgb(") for fill in fills)
+    assert fills
+    assert all(fill.startswith("rgb(") for fill in fills)
 
 
 @pytest.mark.anyio
@@ -891,7 +894,8 @@ async def test_presets_are_listed_without_auth_keyed_by_name(client: httpx2.Asyn
 
     body = response.json()
     assert response.status_code == 200
-    assert set(body) == set(PRESETS) and len(body) == 17
+    assert set(body) == set(PRESETS)
+    assert len(body) == 17
     assert body["kdp-letter"] == {
         "label": "KDP 8.5×11 no bleed",
         "page": "letter",
