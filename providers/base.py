@@ -302,6 +302,8 @@ class Provider(ABC):
     """Whether a caller's own key can be used for one request (False for adapters holding a keyed session)."""
     can_cancel: ClassVar[bool] = False
     """Whether the provider's API can cancel a running job (then `cancel` is implemented)."""
+    reports_credits: ClassVar[bool] = True
+    """Whether the provider's answers say what a call cost; when not, spending results say the amount is unknown."""
 
     def __init__(self, settings: ProviderSettings, client: UpstreamClient) -> None:
         self.settings = settings

@@ -51,7 +51,10 @@ class CreditsInfo(BaseModel):
 
     charged: float | None = Field(default=None, description="Credits this call spent (None when unknown).")
     remaining: float | None = Field(default=None, description="Balance after the call, when the provider says.")
-    refunded: bool = False
+    refunded: bool = Field(default=False, description="Whether spent credits were given back.")
+    refunded_amount: float | None = Field(
+        default=None, description="Credits given back, when the provider says how many."
+    )
 
 
 class ErrorInfo(BaseModel):
