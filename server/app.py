@@ -1,53 +1,50 @@
-"""Builds one genmcp process: providers and their HTTP clients, the registry, the tools, the MCP server and the
-Starlette app (with the MCP endpoint, `/healthz` and the DNS-rebinding guard).
+"""One genmcp process: the `Runtime` built from settings and the providers it is given.
+
+The runtime wires the providers' HTTP clients, the job registry, artifacts, the poller, the calls and the tools
+into MCP servers (every tool, and one per provider). Its one lifespan (`async with runtime`) opens the store,
+starts the simulators in sandbox mode and the background tasks, and recovers jobs a stopped process left behind.
+The HTTP app is `server.http`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx2
-from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
-from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
-from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import InputRequiredResult
-from pydantic import AnyHttpUrl, AnyUrl
-from starlette.applications import Starlette
-from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from pydantic import AnyUrl
+from starlette.types import ASGIApp
 
-from providers import PROVIDERS
 from providers.base import Provider
 from server import __version__
 from server.artifacts import ARTIFACT_URI, FileArtifactStore, Files
-from server.auth import GenmcpTokenVerifier
 from server.background import BackgroundRuns
 from server.calls import Calls
+from server.catalog import Catalog
 from server.clock import Clock, SystemClock
 from server.config import Settings
+from server.credits import Balances
 from server.errors import ConfigError
 from server.fetch import Fetcher, Resolver
+from server.handles import Handles
 from server.inputs import ImageInputs
 from server.jobs import SqliteJobStore
 from server.limits import CallLimits, CircuitBreaker
 from server.polling import Poller
 from server.previews import Previews
 from server.redaction import Redactor
-from server.routes import artifact_response
 from server.sandbox import SandboxServer
-from server.tools import build_tools
+from server.tools import Tools
 from server.upstream import UpstreamClient
 
 __all__ = ["Runtime", "is_loopback", "require_safe_bind", "uses_sandbox"]
@@ -72,11 +69,11 @@ def is_loopback(host: str) -> bool:
     return host in _LOOPBACK or host.startswith("127.")
 
 
-def uses_sandbox(settings: Settings) -> bool:
+def uses_sandbox(settings: Settings, providers: Iterable[type[Provider]]) -> bool:
     """Sandbox when asked, or ('auto') when no enabled provider has a key."""
     if settings.sandbox.mode != "auto":
         return settings.sandbox.mode == "on"
-    return not any(settings.provider(cls.name).enabled and settings.provider(cls.name).api_key for cls in PROVIDERS)
+    return not any(settings.provider(cls.name).enabled and settings.provider(cls.name).api_key for cls in providers)
 
 
 class GenmcpServer(MCPServer[Any]):
@@ -110,21 +107,29 @@ class Runtime:
     """Everything one genmcp process holds. Use as an async context manager around serving.
 
     Args:
+        providers: The provider adapters this runtime may serve (those configured, or all in sandbox mode).
         transports: Per-provider HTTP transports (tests route a provider to its simulator in process).
+        fetch_transport, resolver: Where downloads go and how names resolve (tests).
     """
 
     def __init__(
         self,
         settings: Settings,
+        providers: Sequence[type[Provider]] | None = None,
         *,
         clock: Clock | None = None,
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
         fetch_transport: httpx2.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
     ) -> None:
+        if providers is None:
+            from providers import PROVIDERS
+
+            providers = PROVIDERS
         self.settings = settings
+        self.adapters = tuple(providers)
         self.clock = clock or SystemClock()
-        self.sandbox = uses_sandbox(settings)
+        self.sandbox = uses_sandbox(settings, self.adapters)
         self.redactor = Redactor(settings.secrets())
         self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
         self.artifacts = FileArtifactStore(
@@ -149,16 +154,17 @@ class Runtime:
             self.sandbox_server = SandboxServer(
                 {
                     cls.name: cls.simulator(now=now, job_seconds=settings.sandbox.job_seconds)
-                    for cls in PROVIDERS
+                    for cls in self.adapters
                     if settings.provider(cls.name).enabled
                 }
             )
             self.fetcher.allow(urlsplit(self.sandbox_server.url).netloc)
         self.providers = self._build_providers(transports or {})
+        poller = Poller(self.store, self.clock, self.runs)
+        self.balances = Balances(providers=self.providers, store=self.store, clock=self.clock, sandbox=self.sandbox)
         self.calls = Calls(
-            providers=self.providers,
             store=self.store,
-            poller=Poller(self.store, self.clock, self.runs),
+            poller=poller,
             clock=self.clock,
             jobs=settings.jobs,
             inputs=ImageInputs(
@@ -166,15 +172,32 @@ class Runtime:
             ),
             files=self.files,
             runs=self.runs,
+            balances=self.balances,
             sandbox=self.sandbox,
             redactor=self.redactor,
-            submit_grace=settings.upstream.connect_timeout + settings.upstream.read_timeout + 30,
+        )
+        self.submit_grace = settings.upstream.connect_timeout + settings.upstream.read_timeout + 30
+        self.handles = Handles(
+            providers=self.providers,
+            store=self.store,
+            poller=poller,
+            calls=self.calls,
+            clock=self.clock,
+            redactor=self.redactor,
+            sandbox=self.sandbox,
+            submit_grace=self.submit_grace,
         )
         self.previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
         self.limits = CallLimits(
             per_minute=settings.limits.calls_per_minute, concurrent=settings.limits.concurrent_calls, now=self.clock.now
         )
-        self.mcp = self._server_for(self.providers)
+        self.catalog = Catalog(
+            providers=self.providers, calls=self.calls, handles=self.handles, balances=self.balances, jobs=settings.jobs
+        )
+        self.tools = Tools(providers=self.providers, limits=self.limits, redactor=self.redactor, previews=self.previews)
+        # Built once: the per-provider endpoints serve the same tool objects.
+        self._served = [(spec.provider, self.tools.tool(spec, sandbox=self.sandbox)) for spec in self.catalog.specs()]
+        self.mcp = self.server_for(None)
         self._stack: AsyncExitStack | None = None
         self._depth = 0
 
@@ -182,7 +205,7 @@ class Runtime:
         providers: dict[str, Provider] = {}
         upstream = self.settings.upstream
         tls = httpx2.create_ssl_context()  # one TLS context for every provider client (each costs ~50 ms to build)
-        for cls in PROVIDERS:
+        for cls in self.adapters:
             conf = self.settings.provider(cls.name)
             if not conf.enabled:
                 continue
@@ -221,6 +244,21 @@ class Runtime:
             providers[cls.name] = cls(conf, client)
         return providers
 
+    def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
+        """An MCP server with these providers' tools plus the shared ones (every provider's when None)."""
+        tools: list[Tool] = [
+            tool for provider, tool in self._served if names is None or provider in names or provider == "genmcp"
+        ]
+        return GenmcpServer(
+            "genmcp",
+            title="genmcp",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            tools=tools,
+            log_level=self.settings.server.log_level,
+            files=self.files,
+        )
+
     async def __aenter__(self) -> Runtime:
         # Re-entrant: serving the HTTP app inside an already started runtime must not start (or stop) it twice.
         self._depth += 1
@@ -230,32 +268,36 @@ class Runtime:
         await stack.__aenter__()
         self._stack = stack
         try:
-            stack.push_async_callback(self.store.close)
-            for provider in self.providers.values():
-                stack.push_async_callback(provider.client.http.aclose)
-            task_group = await stack.enter_async_context(anyio.create_task_group())
-            # Background calls stop with the runtime; their jobs are marked interrupted at the next start.
-            stack.callback(task_group.cancel_scope.cancel)
-            self.runs.attach(task_group)
-            stack.callback(self.runs.attach, None)
-            for provider in self.providers.values():
-                provider.attach(task_group)
-                stack.callback(provider.attach, None)
-            if self.sandbox_server is not None:
-                stack.push_async_callback(self.sandbox_server.stop)
-                await self.sandbox_server.start(task_group)
-            task_group.start_soon(self._clean_artifacts)
-            interrupted = await self.calls.resolve_stale_submissions()
-            if interrupted:
-                log.warning("%d job(s) were interrupted while being submitted; marked submit_unknown", interrupted)
-            lost = await self.calls.recover()
-            if lost:
-                log.warning("%d background call(s) of a stopped genmcp were marked interrupted", lost)
+            await self._start(stack)
         except BaseException:
             self._depth -= 1
             await stack.__aexit__(None, None, None)
             raise
         return self
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        await self.store.open()
+        stack.push_async_callback(self.store.close)
+        for provider in self.providers.values():
+            stack.push_async_callback(provider.client.http.aclose)
+        task_group = await stack.enter_async_context(anyio.create_task_group())
+        # Background calls stop with the runtime; their jobs are marked interrupted at the next start.
+        stack.callback(task_group.cancel_scope.cancel)
+        self.runs.attach(task_group)
+        stack.callback(self.runs.attach, None)
+        for provider in self.providers.values():
+            provider.attach(task_group)
+            stack.callback(provider.attach, None)
+        if self.sandbox_server is not None:
+            stack.push_async_callback(self.sandbox_server.stop)
+            await self.sandbox_server.start(task_group)
+        task_group.start_soon(self._clean_artifacts)
+        interrupted = await self.calls.resolve_stale_submissions(self.submit_grace)
+        if interrupted:
+            log.warning("%d job(s) were interrupted while being submitted; marked submit_unknown", interrupted)
+        lost = await self.calls.recover()
+        if lost:
+            log.warning("%d background call(s) of a stopped genmcp were marked interrupted", lost)
 
     async def _clean_artifacts(self) -> None:
         """Delete expired artifacts now and then every hour, for as long as the runtime lives."""
@@ -273,119 +315,17 @@ class Runtime:
             stack, self._stack = self._stack, None
             await stack.__aexit__(exc_type, exc, tb)
 
-    def transport_security(self) -> TransportSecuritySettings:
-        """Host/Origin allow-lists: the listen address, loopback names, the public URL and configured extras."""
-        server = self.settings.server
-        hosts = {f"{server.host}:{server.port}", "127.0.0.1:*", "localhost:*", "[::1]:*", *server.allowed_hosts}
-        origins = {"http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *server.allowed_origins}
-        if server.public_url:
-            public = urlsplit(server.public_url)
-            hosts.add(public.netloc)
-            origins.add(f"{public.scheme}://{public.netloc}")
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True, allowed_hosts=sorted(hosts), allowed_origins=sorted(origins)
-        )
-
-    def _server_for(self, providers: Mapping[str, Provider]) -> GenmcpServer:
-        return GenmcpServer(
-            "genmcp",
-            title="genmcp",
-            version=__version__,
-            instructions=INSTRUCTIONS,
-            tools=build_tools(providers, self.calls, self.redactor, self.previews, self.limits),
-            log_level=self.settings.server.log_level,
-            files=self.files,
-        )
-
     def http_app(self) -> ASGIApp:
-        """The ASGI app: MCP at `server.path` (every tool) and `server.path/<provider>` (one provider's tools plus the
-        shared ones, for clients that cap their tool lists), `/healthz`, `/artifacts/<id>`, and — with inbound auth —
-        the bearer gate and the RFC 9728 metadata. The runtime lives as long as the app."""
+        """The ASGI app serving this runtime (see `server.http`); the runtime lives as long as the app."""
+        from server.http import http_app
 
-        async def healthz(request: Request) -> Response:
-            return JSONResponse(
-                {"status": "ok", "version": __version__, "providers": sorted(self.providers), "sandbox": self.sandbox}
-            )
-
-        async def artifact(request: Request) -> Response:
-            return artifact_response(self.artifacts, request)
-
-        server = self.settings.server
-        self.files.base_url = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
-        self.mcp.custom_route("/healthz", methods=["GET"])(healthz)
-        self.mcp.custom_route("/artifacts/{artifact_id}", methods=["GET"])(artifact)
-        options: dict[str, Any] = {
-            "transport_security": self.transport_security(),
-            "max_request_body_size": server.max_body_bytes,
-            "host": server.host,
-        }
-        app = self.mcp.streamable_http_app(streamable_http_path=server.path, **options)
-        managers = [self.mcp.session_manager]
-        for name, provider in self.providers.items():
-            single = self._server_for({name: provider})
-            app.router.routes.extend(
-                single.streamable_http_app(streamable_http_path=f"{server.path}/{name}", **options).router.routes
-            )
-            managers.append(single.session_manager)
-        auth = self.settings.auth
-        metadata_url: str | None = None
-        if auth.enabled and auth.issuer:
-            resource = auth.resource_url or f"{self.files.base_url}{server.path}"
-            metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource)))
-            app.router.routes.extend(
-                create_protected_resource_routes(
-                    resource_url=AnyHttpUrl(resource),
-                    authorization_servers=[AnyHttpUrl(auth.issuer)],
-                    scopes_supported=auth.required_scopes or None,
-                )
-            )
-
-        @asynccontextmanager
-        async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
-            async with self, AsyncExitStack() as stack:
-                for manager in managers:
-                    await stack.enter_async_context(manager.run())
-                yield
-
-        app.router.lifespan_context = lifespan
-        if not auth.enabled:
-            return app
-        verifier = GenmcpTokenVerifier(
-            tokens=auth.tokens,
-            required_scopes=auth.required_scopes,
-            issuer=auth.issuer or None,
-            jwks_url=auth.jwks_url or None,
-            audience=auth.resource_url or f"{self.files.base_url}{server.path}",
-            algorithms=auth.algorithms,
-        )
-        return BearerGate(app, verifier, protect=server.path, scopes=auth.required_scopes, metadata_url=metadata_url)
+        return http_app(self)
 
     def describe(self) -> str:
         """One line on what is served, for the start-up log."""
         mode = "SANDBOX (simulated providers, no keys used)" if self.sandbox else "live"
         names = ", ".join(sorted(self.providers)) or "no providers"
         return f"genmcp {__version__}: {mode}; providers: {names}; registry {self.store.path}"
-
-
-class BearerGate:
-    """Requires a valid bearer token on the MCP endpoints (and only there): 401/403 with `WWW-Authenticate`."""
-
-    def __init__(
-        self, app: ASGIApp, verifier: GenmcpTokenVerifier, *, protect: str, scopes: list[str], metadata_url: str | None
-    ) -> None:
-        self.app = app
-        self.prefix = protect.rstrip("/")
-        guarded = RequireAuthMiddleware(
-            AuthContextMiddleware(app), scopes, AnyHttpUrl(metadata_url) if metadata_url else None
-        )
-        self.guarded = AuthenticationMiddleware(guarded, backend=BearerAuthBackend(verifier))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            await self.guarded(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
 
 
 def require_safe_bind(settings: Settings) -> None:

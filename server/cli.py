@@ -104,7 +104,7 @@ async def _serve(settings: Settings, stdio: bool) -> None:
 
     if not stdio:
         require_safe_bind(settings)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, PROVIDERS)
     log.info(runtime.describe())
     if stdio:
         async with runtime:
@@ -125,7 +125,7 @@ async def _serve(settings: Settings, stdio: bool) -> None:
 async def _tools(settings: Settings) -> None:
     from server.app import Runtime
 
-    async with Runtime(settings) as runtime:
+    async with Runtime(settings, PROVIDERS) as runtime:
         tools = await runtime.mcp.list_tools()
     width = max(len(tool.name) for tool in tools)
     for tool in tools:
@@ -137,7 +137,7 @@ async def _tools(settings: Settings) -> None:
 async def _check(settings: Settings) -> int:
     from server.app import Runtime
 
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, PROVIDERS)
     print(f"config ok. {runtime.describe()}")
     failures = 0
     async with runtime:
@@ -157,6 +157,7 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
     from server.jobs import SqliteJobStore
 
     store = SqliteJobStore(settings.jobs.resolved_db_path())
+    await store.open()
     try:
         records = await store.list(provider=args.provider, status=args.status, limit=args.limit)
     finally:

@@ -25,8 +25,8 @@ class Clock(Protocol):
         """Wait `seconds` (cancellable)."""
         ...
 
-    async def wait_for(self, event: anyio.Event, timeout: float) -> bool:
-        """Wait until `event` is set or `timeout` seconds pass; return whether it was set."""
+    async def wait_for(self, event: anyio.Event, seconds: float) -> bool:
+        """Wait until `event` is set or `seconds` pass; return whether it was set."""
         ...
 
 
@@ -42,7 +42,7 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(max(0.0, seconds))
 
-    async def wait_for(self, event: anyio.Event, timeout: float) -> bool:
-        with anyio.move_on_after(max(0.0, timeout)):
+    async def wait_for(self, event: anyio.Event, seconds: float) -> bool:
+        with anyio.move_on_after(max(0.0, seconds)):
             await event.wait()
         return event.is_set()

@@ -1,25 +1,45 @@
 """The job registry: every paid job, written before its upstream request and kept until it finishes.
 
-`JobStore` is the small interface a networked store can implement later (for several replicas); `SqliteJobStore`
-is the embedded default (one SQLite file in WAL mode, which survives a crash of the process).
+`JobRecord` changes state only through its typed transitions (`submitted`, `running_here`, `observed`, `completed`,
+`failed`, `submit_lost`, `interrupted`), each returning the new record. `JobStore` is the small transactional
+interface a networked store implements too; `SqliteJobStore` is the embedded default (one SQLite file in WAL mode,
+which survives a crash of the process). The store keeps records; what a record says to a person is decided here.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from server.results import Asset, CreditsInfo, ErrorInfo
 
-__all__ = ["TERMINAL", "JobRecord", "JobStatus", "JobStore", "SqliteJobStore", "StoredBalance"]
+if TYPE_CHECKING:
+    from providers.base import Completed, JobUpdate, Submitted
+
+__all__ = ["INTERRUPTED", "TERMINAL", "JobRecord", "JobStatus", "JobStore", "SqliteJobStore", "StoredBalance"]
 
 JobStatus = Literal["submitting", "running", "completed", "failed", "submit_unknown", "interrupted", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "submit_unknown", "interrupted", "cancelled"})
+
+INTERRUPTED = ErrorInfo(
+    code="interrupted",
+    message="genmcp stopped while this call was in flight; it may have reached the provider and may have been "
+    "charged. It was not sent again.",
+    retryable=False,
+    charged=None,
+)
+SUBMIT_LOST = ErrorInfo(
+    code="submit_unknown",
+    message="genmcp stopped while sending this request; it may have reached the provider and may have been "
+    "charged. It was not sent again.",
+    retryable=False,
+    charged=None,
+)
 
 
 class JobRecord(BaseModel):
@@ -28,6 +48,8 @@ class JobRecord(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     provider: str
     operation: str
+    kind: Literal["read", "spend", "write"] = "spend"
+    """The operation's kind: a spending job's result always says what it cost (or that nobody said)."""
     status: JobStatus = "submitting"
     upstream_id: str | None = None
     created_at: float
@@ -60,6 +82,95 @@ class JobRecord(BaseModel):
         """Whether the job reached a terminal state."""
         return self.status in TERMINAL
 
+    @property
+    def runs_here(self) -> bool:
+        """Whether a genmcp process runs this call itself (a blocking provider call) rather than the provider."""
+        return bool(self.poll_state.get("local"))
+
+    def _with(self, now: float, **changes: Any) -> JobRecord:
+        return self.model_copy(update={"updated_at": now, **changes})
+
+    # --- transitions ---------------------------------------------------------------------------------------------
+
+    def submitted(self, outcome: Submitted, now: float, *, default_interval: float) -> JobRecord:
+        """The provider accepted the job and gave it an id: it is running upstream."""
+        return self._with(
+            now,
+            status="running",
+            upstream_id=outcome.upstream_id,
+            poll_interval=outcome.poll_interval or default_interval,
+            poll_state=outcome.poll_state,
+            credits=outcome.credits,
+            details=outcome.details,
+            assets=outcome.assets,
+        )
+
+    def running_here(self, run_id: str, *, owner: str, expires_at: float, now: float) -> JobRecord:
+        """A synchronous provider call this process runs in the background, lost if not done by `expires_at`."""
+        return self._with(
+            now,
+            status="running",
+            upstream_id=run_id,
+            poll_interval=5.0,
+            poll_state={"local": True, "owner": owner, "expires_at": expires_at},
+        )
+
+    def completed(self, outcome: Completed, now: float) -> JobRecord:
+        """The call answered its final result."""
+        return self._with(
+            now,
+            status="completed",
+            assets=outcome.assets,
+            credits=outcome.credits,
+            details=outcome.details,
+            text=outcome.text,
+            progress=100.0,
+        )
+
+    def failed(self, error: ErrorInfo, now: float) -> JobRecord:
+        """The call failed; a `submit_unknown` error means it may have started (and been charged) all the same."""
+        status: JobStatus = "submit_unknown" if error.code == "submit_unknown" else "failed"
+        return self._with(now, status=status, error=error)
+
+    def submit_lost(self, now: float) -> JobRecord:
+        """Its process died while sending the request: it may have started, and it is never sent again."""
+        return self._with(now, status="submit_unknown", error=SUBMIT_LOST)
+
+    def interrupted(self, now: float) -> JobRecord:
+        """The process running this call itself died: it may have reached the provider."""
+        return self._with(now, status="interrupted", error=INTERRUPTED)
+
+    def observed(self, update: JobUpdate, now: float) -> JobRecord:
+        """The record after one observation of the job upstream (a poll or a cancel)."""
+        changes: dict[str, Any] = {"upstream_status": update.upstream_status or update.state, "status": update.state}
+        if update.progress is not None:
+            changes["progress"] = update.progress
+        elif update.state == "completed":
+            changes["progress"] = 100.0
+        if update.assets:
+            changes["assets"] = update.assets
+        if update.error is not None:
+            changes["error"] = ErrorInfo.of(update.error)
+        if update.details:
+            changes["details"] = {**self.details, **update.details}
+        if update.text is not None:
+            changes["text"] = update.text
+        if update.poll_state:
+            changes["poll_state"] = {**self.poll_state, **update.poll_state}
+        if update.poll_interval:
+            changes["poll_interval"] = update.poll_interval
+        if update.credits is not None:
+            changes["credits"] = (self.credits or CreditsInfo()).merged(update.credits)
+        return self._with(now, **changes)
+
+    def with_related(self, handles: Sequence[str]) -> JobRecord:
+        """The handles of the other jobs the same request started."""
+        return self.model_copy(update={"related": list(handles)})
+
+    def started_by(self, handle: str | None) -> JobRecord:
+        """Marks this job as one of the jobs the request behind `handle` started."""
+        return self.model_copy(update={"part_of": handle})
+
 
 class StoredBalance(BaseModel):
     """A provider balance as last seen in one of its responses."""
@@ -70,6 +181,10 @@ class StoredBalance(BaseModel):
 
 class JobStore(Protocol):
     """Where job records live. Every method is one transaction."""
+
+    async def open(self) -> None:
+        """Connect (and create or upgrade the schema)."""
+        ...
 
     async def create(self, job: JobRecord) -> None:
         """Insert a new record."""
@@ -92,16 +207,15 @@ class JobStore(Protocol):
         ...
 
     async def list(
-        self, *, provider: str | None = None, status: str | None = None, caller: str | None = None, limit: int = 20
+        self,
+        *,
+        provider: str | None = None,
+        status: str | None = None,
+        caller: str | None = None,
+        updated_before: float | None = None,
+        limit: int = 20,
     ) -> list[JobRecord]:
         """Recent records, newest first."""
-        ...
-
-    async def mark_interrupted(self, now: float, older_than: float) -> int:
-        """After a restart: records left `submitting` since before `older_than` become `submit_unknown`.
-
-        Their POST may have been sent. Younger ones may belong to another live process sharing the file.
-        """
         ...
 
     async def record_balance(self, provider: str, remaining: float, as_of: float) -> None:
@@ -146,14 +260,26 @@ class SqliteJobStore:
     """
 
     def __init__(self, path: Path, redact: Callable[[str], str] = str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._redact = redact
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("the job store is not open (start the runtime first)")
+        return self._connection
+
+    async def open(self) -> None:
+        if self._connection is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(_SCHEMA)
+        self._connection = db
 
     def _write(self, job: JobRecord, *, insert: bool) -> None:
         row = (
@@ -196,36 +322,29 @@ class SqliteJobStore:
         return self._one("SELECT record FROM jobs WHERE provider=? AND upstream_id=?", (provider, upstream_id))
 
     async def list(
-        self, *, provider: str | None = None, status: str | None = None, caller: str | None = None, limit: int = 20
+        self,
+        *,
+        provider: str | None = None,
+        status: str | None = None,
+        caller: str | None = None,
+        updated_before: float | None = None,
+        limit: int = 20,
     ) -> list[JobRecord]:
         clauses, args = [], []
-        for column, value in (("provider", provider), ("status", status), ("caller", caller)):
+        for clause, value in (
+            ("provider=?", provider),
+            ("status=?", status),
+            ("caller=?", caller),
+            ("updated_at<?", updated_before),
+        ):
             if value is not None:
-                clauses.append(f"{column}=?")
+                clauses.append(clause)
                 args.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._db.execute(
             f"SELECT record FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
         ).fetchall()
         return [JobRecord.model_validate_json(row[0]) for row in rows]
-
-    async def mark_interrupted(self, now: float, older_than: float) -> int:
-        rows = self._db.execute(
-            "SELECT record FROM jobs WHERE status='submitting' AND updated_at < ?", (older_than,)
-        ).fetchall()
-        for (raw,) in rows:
-            job = JobRecord.model_validate_json(raw)
-            job.status = "submit_unknown"
-            job.updated_at = now
-            job.error = ErrorInfo(
-                code="submit_unknown",
-                message="genmcp stopped while sending this request; it may have reached the provider and may have "
-                "been charged. It was not sent again.",
-                retryable=False,
-                charged=None,
-            )
-            self._write(job, insert=False)
-        return len(rows)
 
     async def record_balance(self, provider: str, remaining: float, as_of: float) -> None:
         self._db.execute(
@@ -240,4 +359,6 @@ class SqliteJobStore:
         return StoredBalance(remaining=row[0], as_of=row[1]) if row else None
 
     async def close(self) -> None:
-        self._db.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -95,7 +95,7 @@ class CircuitBreaker:
                 retry_after=math.ceil(left),
             )
         async with self._probe_lock:
-            if self.opened_at is None:
+            if not self.open:  # another caller's probe closed it while this one waited
                 return
             try:
                 await probe()

@@ -19,9 +19,9 @@ from server.background import BackgroundRuns, owner_alive
 from server.clock import Clock
 from server.errors import GenmcpError
 from server.jobs import JobRecord, JobStore
-from server.results import CreditsInfo, ErrorInfo, error_info
+from server.retry import Backoff
 
-__all__ = ["Poller", "ProgressFn", "apply_update"]
+__all__ = ["Poller", "ProgressFn"]
 
 log = logging.getLogger("genmcp.polling")
 
@@ -33,43 +33,6 @@ _CUTOFF_GRACE = 2.0
 _ERROR_BACKOFF_MAX = 30.0
 _LOCAL_TICK = 5.0
 """Seconds between progress notifications while waiting for a call this process runs."""
-INTERRUPTED = ErrorInfo(
-    code="interrupted",
-    message="genmcp stopped while this call was in flight; it may have reached the provider and may have been "
-    "charged. It was not sent again.",
-    retryable=False,
-    charged=None,
-)
-
-
-def apply_update(job: JobRecord, update: JobUpdate, now: float) -> JobRecord:
-    """The record after one observation of the job upstream."""
-    changes: dict[str, object] = {"updated_at": now, "upstream_status": update.upstream_status or update.state}
-    changes["status"] = "running" if update.state == "running" else update.state
-    if update.progress is not None:
-        changes["progress"] = update.progress
-    elif update.state == "completed":
-        changes["progress"] = 100.0
-    if update.assets:
-        changes["assets"] = update.assets
-    if update.error is not None:
-        changes["error"] = error_info(update.error)
-    if update.details:
-        changes["details"] = {**job.details, **update.details}
-    if update.text is not None:
-        changes["text"] = update.text
-    if update.poll_state:
-        changes["poll_state"] = {**job.poll_state, **update.poll_state}
-    if update.poll_interval:
-        changes["poll_interval"] = update.poll_interval
-    if update.credits is not None:
-        before = job.credits or CreditsInfo()
-        changes["credits"] = CreditsInfo(
-            charged=update.credits.charged if update.credits.charged is not None else before.charged,
-            remaining=update.credits.remaining if update.credits.remaining is not None else before.remaining,
-            refunded=update.credits.refunded or before.refunded,
-        )
-    return job.model_copy(update=changes)
 
 
 class Poller:
@@ -80,6 +43,7 @@ class Poller:
         self.clock = clock
         self.runs = runs
         self.rng = rng or random.Random()
+        self.backoff = Backoff(base=1.0, cap=_ERROR_BACKOFF_MAX, factor=1.5, rng=self.rng)
 
     def _jittered(self, interval: float) -> float:
         return interval * self.rng.uniform(0.9, 1.1)
@@ -101,7 +65,7 @@ class Poller:
         """
         assert job.upstream_id is not None, "only submitted jobs can be polled"
         reporter = _ProgressReporter(progress, self.clock) if progress is not None else None
-        if job.poll_state.get("local"):
+        if job.runs_here:
             return await self._wait_local(job, deadline, reporter)
         failures = 0
         if just_submitted and not provider.holds_polls:
@@ -122,14 +86,14 @@ class Poller:
                         raise
                     error = exc
             if update is None:
+                delay = self.backoff.from_base(job.poll_interval).delay(
+                    failures, retry_after=error.retry_after if error is not None else None
+                )
                 failures += 1
-                delay = min(_ERROR_BACKOFF_MAX, job.poll_interval * 1.5**failures)
-                if error is not None and error.retry_after is not None:
-                    delay = max(delay, error.retry_after)
                 log.info("poll of %s failed (%s); next in %.1f s", job.handle, error or "cut off", delay)
             else:
                 failures = 0
-                job = apply_update(job, update, self.clock.wall())
+                job = job.observed(update, self.clock.wall())
                 await self.store.save(job)
                 if reporter is not None:
                     await reporter.report(job, update)
@@ -155,9 +119,7 @@ class Poller:
             if run is not None:
                 await self.clock.wait_for(run.done, min(remaining, _LOCAL_TICK))
             elif self.lost(job):
-                job = job.model_copy(
-                    update={"status": "interrupted", "error": INTERRUPTED, "updated_at": self.clock.wall()}
-                )
+                job = job.interrupted(self.clock.wall())
                 await self.store.save(job)
                 break
             else:

@@ -22,11 +22,19 @@ __all__ = ["SandboxServer"]
 
 
 class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the process's main server."""
+    """A uvicorn server that leaves signal handling to the process's main server and says when it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = anyio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
 
 
 class SandboxServer:
@@ -66,8 +74,7 @@ class SandboxServer:
 
         task_group.start_soon(serve)
         with anyio.fail_after(10):
-            while not self._server.started:
-                await anyio.sleep(0.01)
+            await self._server.listening.wait()
 
     async def stop(self) -> None:
         """Finish serving (bounded) and release the port."""

@@ -37,6 +37,7 @@ from server.errors import (
 )
 from server.limits import CircuitBreaker
 from server.redaction import CLIENT_KEYS, Redactor, strip_query
+from server.retry import Backoff
 
 __all__ = ["UpstreamClient", "excerpt", "retry_after_seconds"]
 
@@ -58,7 +59,6 @@ _NO_LIMIT = contextlib.nullcontext()
 _TAGS = re.compile(r"<[^>]{0,2000}>")
 _CODE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-_MAX_RETRY_AFTER = 120.0
 
 
 def retry_after_seconds(response: httpx2.Response, *, now: float | None = None) -> float | None:
@@ -116,12 +116,7 @@ class UpstreamClient:
         self.settings = settings
         self.clock = clock
         self.redact = redactor
-        self.rng = rng or random.Random()
-
-    def backoff(self, attempt: int) -> float:
-        """Capped exponential backoff with jitter for retry number `attempt` (0-based)."""
-        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2.0**attempt)
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        self.backoff = Backoff(base=settings.backoff_base, cap=settings.backoff_max, rng=rng or random.Random())
 
     async def request(
         self,
@@ -199,7 +194,7 @@ class UpstreamClient:
                 transient = response.status_code == 429 or (safe and response.status_code >= 500)
                 if not transient or attempt >= self.settings.max_retries:
                     return response
-                delay = min(wait, _MAX_RETRY_AFTER) if wait is not None else self.backoff(attempt)
+                delay = self.backoff.delay(attempt, retry_after=wait)
                 if deadline is not None and self.clock.now() + delay > deadline:
                     return response
                 log.info("%s %s -> %s; retrying in %.1f s", method, strip_query(path), response.status_code, delay)
@@ -208,7 +203,7 @@ class UpstreamClient:
                 continue
             if not retry or attempt >= self.settings.max_retries:
                 raise UpstreamError(f"{reason}.") from failure
-            delay = self.backoff(attempt)
+            delay = self.backoff.delay(attempt)
             if deadline is not None and self.clock.now() + delay > deadline:
                 raise DeadlineExceeded(f"{reason}; gave up at the deadline.") from failure
             await self.clock.sleep(delay)

@@ -47,7 +47,8 @@ from providers.cosmiq.simulator import CosmiqAccount, CosmiqSimulator
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from providers.masko.simulator import MaskoAccount, MaskoSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
-from server.app import BearerGate, Runtime
+from server.app import Runtime
+from server.http import BearerGate
 from server.config import Settings, load_settings
 from server.redaction import RedactingFilter, Redactor
 from server.sandbox import _QuietServer

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from server.app import Runtime
 from server.artifacts import Artifact, FileArtifactStore
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 from tests.security.conftest import (
     CANARIES,
     Leaks,

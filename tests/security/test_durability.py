@@ -26,7 +26,7 @@ from mcp import Client
 
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 from tests.security.conftest import (
     CANARIES,
     GenmcpProcess,

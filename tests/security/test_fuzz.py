@@ -25,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Tool
 
 from server.app import Runtime
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 from tests.security.conftest import (
     BASE_PATHS,
     CANARIES,

@@ -24,7 +24,7 @@ from PIL import Image
 from starlette.types import ASGIApp
 
 from server.app import Runtime
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 from tests.security.conftest import (
     BASE_PATHS,
     CANARIES,

@@ -353,6 +353,7 @@ def _seed_interrupted_job(db: Path) -> None:
     from server.jobs import JobRecord, SqliteJobStore
 
     store = SqliteJobStore(db)
+    anyio.run(store.open)
     old = time.time() - 3600
     record = JobRecord(provider="conceptviz", operation="generate", created_at=old, updated_at=old)
     anyio.run(store.create, record)

@@ -22,7 +22,7 @@ from PIL import Image
 
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 from tests.security.conftest import (
     CANARIES,
     Hold,

@@ -14,7 +14,7 @@ from PIL import Image
 
 from server.app import Runtime
 from server.artifacts import FileArtifactStore, Files, artifact_id_from
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 

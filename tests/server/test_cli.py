@@ -50,6 +50,7 @@ def test_check_reports_a_refused_key_and_fails(
 
 async def _seed(path: Path) -> None:
     store = SqliteJobStore(path)
+    await store.open()
     await store.create(
         JobRecord(
             provider="conceptviz",

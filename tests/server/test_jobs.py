@@ -10,9 +10,10 @@ import pytest
 
 from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
+from server.callers import LOCAL
 from server.config import Settings
 from server.jobs import JobRecord, SqliteJobStore
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +26,7 @@ async def _start(runtime: Runtime) -> str:
     provider = runtime.providers["conceptviz"]
     operation = next(o for o in provider.operations() if o.name == "generate")
     args = operation.input_model.model_validate({"prompts": ["a", "b"]})
-    result = await runtime.calls.run(provider, operation, args, wait=0, progress=None)
+    result = await runtime.calls.run(provider, operation, args, wait=0, progress=None, caller=LOCAL)
     assert result.status == "running"
     assert result.job is not None
     return result.job
@@ -39,7 +40,7 @@ async def test_a_restarted_server_finishes_a_job_from_the_same_file(
 
     clock.advance(60)
     async with _runtime(settings, clock, simulator) as second:
-        result = await second.calls.poll(handle, wait=0, progress=None)
+        result = await second.handles.poll(handle, wait=0, progress=None, caller=LOCAL)
 
     assert result.status == "completed"
     assert len(result.assets) == 2
@@ -53,11 +54,11 @@ async def test_a_finished_job_is_answered_from_the_registry_with_zero_upstream_r
 ) -> None:
     handle = await _start(runtime)
     clock.advance(60)
-    first = await runtime.calls.poll(handle, wait=10, progress=None)
+    first = await runtime.handles.poll(handle, wait=10, progress=None, caller=LOCAL)
     assert first.status == "completed"
     before = simulator.requests.total
 
-    again = await runtime.calls.poll(handle, wait=10, progress=None)
+    again = await runtime.handles.poll(handle, wait=10, progress=None, caller=LOCAL)
 
     assert simulator.requests.total == before
     assert again == first
@@ -74,7 +75,7 @@ async def test_records_move_from_running_to_completed_with_their_credits(runtime
     assert running.credits.remaining == 96
 
     clock.advance(60)
-    await runtime.calls.poll(handle, wait=0, progress=None)
+    await runtime.handles.poll(handle, wait=0, progress=None, caller=LOCAL)
     done = await runtime.store.find("conceptviz", upstream_id)
     assert done is not None
     assert done.status == "completed"
@@ -92,37 +93,41 @@ async def test_a_job_started_elsewhere_is_adopted_by_poll(
         task = (await direct.post("/api/v1/generate", json={"prompt": "outside"})).json()["taskId"]
 
     clock.advance(60)
-    result = await runtime.calls.poll(f"conceptviz:{task}", wait=0, progress=None)
+    result = await runtime.handles.poll(f"conceptviz:{task}", wait=0, progress=None, caller=LOCAL)
 
     assert result.status == "completed"
     assert result.operation == "external"
     assert (await runtime.store.find("conceptviz", task)) is not None
 
 
-async def test_submissions_interrupted_by_a_crash_become_submit_unknown_after_restart(tmp_path: Path) -> None:
-    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    stale = JobRecord(provider="conceptviz", operation="generate", created_at=100.0, updated_at=100.0)
-    fresh = JobRecord(provider="conceptviz", operation="generate", created_at=990.0, updated_at=990.0)
+async def test_submissions_interrupted_by_a_crash_become_submit_unknown_after_restart(
+    settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator
+) -> None:
+    store = SqliteJobStore(settings.jobs.resolved_db_path())
+    await store.open()
+    now = clock.wall()
+    stale = JobRecord(provider="conceptviz", operation="generate", created_at=now - 900, updated_at=now - 900)
+    fresh = JobRecord(provider="conceptviz", operation="generate", created_at=now - 10, updated_at=now - 10)
     await store.create(stale)
     await store.create(fresh)
+    await store.close()
 
-    changed = await store.mark_interrupted(now=1000.0, older_than=900.0)
+    async with _runtime(settings, clock, simulator) as runtime:
+        after = await runtime.store.get(stale.id)
+        untouched = await runtime.store.get(fresh.id)
 
-    assert changed == 1
-    after = await store.get(stale.id)
     assert after is not None
     assert after.status == "submit_unknown"
     assert after.error is not None
     assert after.error.charged is None
-    untouched = await store.get(fresh.id)
     assert untouched is not None
     assert untouched.status == "submitting"
-    await store.close()
 
 
 async def test_the_store_is_a_wal_sqlite_file_with_filters(tmp_path: Path) -> None:
     path = tmp_path / "jobs.sqlite3"
     store = SqliteJobStore(path)
+    await store.open()
     for index, status in enumerate(["running", "completed", "failed"]):
         job = JobRecord(
             provider="conceptviz",
@@ -144,6 +149,7 @@ async def test_the_store_is_a_wal_sqlite_file_with_filters(tmp_path: Path) -> No
 
 async def test_balances_seen_in_responses_are_kept_newest_first(tmp_path: Path) -> None:
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
     await store.record_balance("conceptviz", 50, as_of=20)
     await store.record_balance("conceptviz", 80, as_of=10)  # older: ignored
     balance = await store.last_balance("conceptviz")

@@ -10,8 +10,9 @@ import pytest
 
 from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
+from server.callers import LOCAL
 from server.config import Settings
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +29,7 @@ def _provider_and_op(runtime: Runtime, op: str = "generate"):  # type: ignore[no
 async def _generate(runtime: Runtime, wait: float, progress=None, **args: object):  # type: ignore[no-untyped-def]
     provider, operation = _provider_and_op(runtime)
     parsed = operation.input_model.model_validate({"prompt": "water cycle", **args})
-    return await runtime.calls.run(provider, operation, parsed, wait=wait, progress=progress)
+    return await runtime.calls.run(provider, operation, parsed, wait=wait, progress=progress, caller=LOCAL)
 
 
 async def test_budget_that_runs_out_returns_handle_not_error(
@@ -132,7 +133,7 @@ async def test_cancellation_keeps_the_job_and_poll_finishes_it(
     handle = jobs[0].handle
     assert handle is not None
 
-    result = await runtime.calls.poll(handle, wait=55, progress=None)
+    result = await runtime.handles.poll(handle, wait=55, progress=None, caller=LOCAL)
     assert result.status == "completed"
     assert simulator.requests.count(GENERATE) == 1
 
@@ -161,7 +162,7 @@ async def test_read_timeout_on_submit_sends_once_and_records_submit_unknown(
         from server.errors import SubmitUnknown
 
         with pytest.raises(SubmitUnknown) as caught:
-            await runtime.calls.run(provider, operation, parsed, wait=30, progress=None)
+            await runtime.calls.run(provider, operation, parsed, wait=30, progress=None, caller=LOCAL)
 
         assert caught.value.charged is None
         assert simulator.requests.count(GENERATE) == 1
@@ -183,7 +184,7 @@ async def test_progress_only_increases_even_when_a_job_finishes_long_after_it_st
     async def progress(value: float, total: float | None, message: str) -> None:
         values.append(value)
 
-    result = await runtime.calls.poll(started.job, wait=55, progress=progress)
+    result = await runtime.handles.poll(started.job, wait=55, progress=progress, caller=LOCAL)
 
     assert result.status == "completed"
     assert len(values) >= 5

@@ -14,7 +14,8 @@ from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulato
 from server import cli
 from server.app import Runtime
 from server.redaction import RedactingFilter, Redactor
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import make_settings
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 

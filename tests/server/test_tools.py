@@ -10,7 +10,8 @@ from mcp import Client
 
 from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import make_settings
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 

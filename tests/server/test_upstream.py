@@ -13,7 +13,7 @@ from server.config import UpstreamSettings
 from server.errors import SubmitUnknown, UpstreamError
 from server.redaction import Redactor
 from server.upstream import UpstreamClient, excerpt, retry_after_seconds
-from tests.conftest import FakeClock
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 

@@ -294,7 +294,7 @@ async def test_an_unreadable_success_answer_is_submit_unknown(
         ("poll", {"job": "../../etc/passwd"}, "not a job handle"),
         ("poll", {"job": "kolbo:abc"}, "not a configured provider"),
         ("jobs", {"limit": 0}, "limit"),
-        ("credits", {"provider": "conceptviz", "x": 1}, "credits takes only"),
+        ("credits", {"provider": "conceptviz", "x": 1}, "x: not an accepted argument"),
     ],
 )
 async def test_bad_input_is_an_actionable_error_and_costs_nothing(

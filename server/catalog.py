@@ -1,0 +1,267 @@
+"""Every tool genmcp serves, as `ToolSpec`s: one per provider operation (under include/exclude), plus the shared
+`poll`, `jobs`, `credits` and `cancel`. Each has its argument model; `server.tools` serves them all the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from mcp_types import ToolAnnotations
+from pydantic import Field, create_model
+
+from providers.base import Operation, OperationInput, Provider
+from server.calls import Calls
+from server.config import JobSettings
+from server.credits import Balances
+from server.handles import Handles
+from server.jobs import JobStatus
+from server.results import CreditsResult, JobsResult, ToolResult
+from server.tools import Call, StrictArguments, ToolSpec, operation_arguments, wait_field, with_wait
+
+__all__ = ["Catalog"]
+
+JobHandle = Field(max_length=240, description="The job handle, e.g. 'conceptviz:vaW29_MJ1wbnyFU4bl_pd'.")
+
+
+class Catalog:
+    """Builds the tool specs of one runtime (argument models depend on its settings and providers)."""
+
+    def __init__(
+        self,
+        *,
+        providers: Mapping[str, Provider],
+        calls: Calls,
+        handles: Handles,
+        balances: Balances,
+        jobs: JobSettings,
+    ) -> None:
+        self.providers = providers
+        self.calls = calls
+        self.handles = handles
+        self.balances = balances
+        self.jobs = jobs
+
+    def specs(self) -> list[ToolSpec[Any]]:
+        """Every tool: each provider's operations (under include/exclude), then the shared tools."""
+        specs: list[ToolSpec[Any]] = [
+            self.operation(provider, operation)
+            for provider in self.providers.values()
+            for operation in provider.operations()
+            if provider.settings.serves(operation.name)
+        ]
+        listed = sorted(self.providers)
+        specs += [self.poll(), self.jobs_list(listed), self.credits(listed)]
+        cancellable = sorted(name for name, provider in self.providers.items() if provider.can_cancel)
+        if cancellable:
+            specs.append(self.cancel(cancellable))
+        return specs
+
+    def _describe(self, operation: Operation[Any]) -> str:
+        lines = [operation.summary.strip(), "", f"Cost: {operation.cost}", f"Time: {operation.duration}"]
+        if operation.kind == "spend":
+            lines.append(
+                f"Waits up to `wait` seconds (default {self.jobs.wait_seconds:g}); if the job is still running it "
+                "answers status 'running' with a `job` handle instead of failing — call `poll` with that handle. "
+                "The job is never lost or re-sent."
+            )
+        lines.append(f"Returns: {operation.returns}")
+        return "\n".join(lines)
+
+    def operation(self, provider: Provider, operation: Operation[OperationInput]) -> ToolSpec[OperationInput]:
+        """A provider operation as a tool: its input model (plus `wait` for a spend), its kind's annotations."""
+        spends = operation.kind == "spend"
+        arguments = (
+            with_wait(operation.input_model, self.jobs.wait_seconds, self.jobs.max_wait_seconds)
+            if spends
+            else operation.input_model
+        )
+
+        async def answer(args: OperationInput, call: Call) -> ToolResult:
+            wait: float | None = getattr(args, "wait", None) if spends else None
+            return await self.calls.run(
+                provider,
+                operation,
+                operation_arguments(operation, args),
+                wait=wait,
+                progress=call.progress,
+                caller=call.caller,
+            )
+
+        title = f"{provider.title}: {operation.title}"
+        return ToolSpec(
+            name=f"{provider.name}_{operation.name}",
+            title=title,
+            description=self._describe(operation),
+            provider=provider.name,
+            operation=operation.name,
+            kind=operation.kind,
+            arguments=arguments,
+            output=ToolResult,
+            annotations=ToolAnnotations(
+                title=title,
+                read_only_hint=operation.kind == "read",
+                destructive_hint=False,
+                idempotent_hint=operation.kind == "read",
+                open_world_hint=True,
+            ),
+            answer=answer,
+        )
+
+    def poll(self) -> ToolSpec[Any]:
+        """`poll`: finish a job by handle."""
+        arguments = create_model(
+            "PollArguments",
+            __base__=StrictArguments,
+            job=(str, JobHandle),
+            wait=(float, wait_field(self.jobs.wait_seconds, self.jobs.max_wait_seconds)),
+        )
+
+        async def answer(args: Any, call: Call) -> ToolResult:
+            return await self.handles.poll(args.job, wait=args.wait, progress=call.progress, caller=call.caller)
+
+        return ToolSpec(
+            name="poll",
+            title="Finish a job",
+            description="Wait for a generation job started earlier (by any genmcp tool, or elsewhere with the same "
+            "key) and return its result. A finished job answers at once from genmcp's registry, without contacting "
+            "the provider. If the job is still running when `wait` runs out, the answer is status 'running' again "
+            "with when to ask next — never an error.\n\nCost: free.\nReturns: the same result shape as the tool that "
+            "started the job.",
+            provider="genmcp",
+            operation="poll",
+            kind="read",
+            arguments=arguments,
+            output=ToolResult,
+            annotations=ToolAnnotations(
+                title="Finish a job", read_only_hint=True, idempotent_hint=True, open_world_hint=True
+            ),
+            answer=answer,
+        )
+
+    def cancel(self, providers: Sequence[str]) -> ToolSpec[CancelArguments]:
+        """`cancel`: stop a running job where the provider's API can."""
+
+        async def answer(args: CancelArguments, call: Call) -> ToolResult:
+            return await self.handles.cancel(args.job, caller=call.caller)
+
+        return ToolSpec(
+            name="cancel",
+            title="Cancel a job",
+            description=f"Cancel a running generation job by handle (providers that can cancel: "
+            f"{', '.join(providers)}). Credits are refunded as the provider's policy says. A job that already "
+            "finished is reported as such and left alone.\n\nCost: free.\nReturns: the job's result shape with "
+            "status 'cancelled' and the refund in `credits` (`refunded`, `refunded_amount`).",
+            provider="genmcp",
+            operation="cancel",
+            kind="write",
+            arguments=CancelArguments,
+            output=ToolResult,
+            annotations=ToolAnnotations(
+                title="Cancel a job",
+                read_only_hint=False,
+                destructive_hint=True,
+                idempotent_hint=True,
+                open_world_hint=True,
+            ),
+            answer=answer,
+        )
+
+    def jobs_list(self, providers: Sequence[str]) -> ToolSpec[Any]:
+        """`jobs`: the registry, newest first."""
+        arguments = create_model(
+            "JobsArguments",
+            __base__=StrictArguments,
+            provider=(_one_of(providers) | None, Field(default=None, description="Only this provider's jobs.")),
+            status=(JobStatus | None, Field(default=None, description="Only jobs in this state.")),
+            limit=(int, Field(default=20, ge=1, le=200)),
+        )
+
+        async def answer(args: Any, call: Call) -> JobsResult:
+            return await self.handles.jobs(
+                provider=args.provider, status=args.status, limit=args.limit, caller=call.caller
+            )
+
+        return ToolSpec(
+            name="jobs",
+            title="List jobs",
+            description="List recent generation jobs from genmcp's registry, newest first: handle, provider, "
+            "operation, status, credits and errors. Use a handle with `poll`.\n\nCost: free; contacts no provider.",
+            provider="genmcp",
+            operation="jobs",
+            kind="read",
+            arguments=arguments,
+            output=JobsResult,
+            annotations=ToolAnnotations(
+                title="List jobs", read_only_hint=True, idempotent_hint=True, open_world_hint=False
+            ),
+            answer=answer,
+            text=jobs_text,
+        )
+
+    def credits(self, providers: Sequence[str]) -> ToolSpec[Any]:
+        """`credits`: every configured provider's balance."""
+        arguments = create_model(
+            "CreditsArguments",
+            __base__=StrictArguments,
+            provider=(_one_of(providers) | None, Field(default=None, description="Only this provider.")),
+        )
+
+        async def answer(args: Any, call: Call) -> CreditsResult:
+            return await self.balances.credits(args.provider)
+
+        return ToolSpec(
+            name="credits",
+            title="Credit balances",
+            description="Show the credit balance of every configured provider (or one). Where a provider has no "
+            "balance endpoint, shows the last balance it reported and when.\n\nCost: free.",
+            provider="genmcp",
+            operation="credits",
+            kind="read",
+            arguments=arguments,
+            output=CreditsResult,
+            annotations=ToolAnnotations(
+                title="Credit balances", read_only_hint=True, idempotent_hint=True, open_world_hint=True
+            ),
+            answer=answer,
+            text=credits_text,
+        )
+
+
+def _one_of(values: Sequence[str]) -> Any:
+    """The type accepting exactly these strings (an enum in the schema); none at all when there are none."""
+    return Literal[tuple(values)] if values else type(None)
+
+
+class CancelArguments(StrictArguments):
+    """Arguments of `cancel`."""
+
+    job: str = Field(max_length=240, description="The job handle to cancel.")
+
+
+def jobs_text(result: JobsResult) -> str:
+    """The `jobs` answer as text."""
+    if not result.jobs:
+        return "No jobs."
+    lines = [f"{len(result.jobs)} job(s), newest first:"]
+    for job in result.jobs:
+        cost = f", {job.credits.charged:g} credits" if job.credits and job.credits.charged is not None else ""
+        error = f", {job.error.code}" if job.error else ""
+        lines.append(f"- {job.job or job.id}: {job.operation} {job.status}{cost}{error} ({job.created_at})")
+    return "\n".join(lines)
+
+
+def credits_text(result: CreditsResult) -> str:
+    """The `credits` answer as text."""
+    lines = []
+    for entry in result.balances:
+        if entry.error is not None:
+            lines.append(f"- {entry.provider}: unavailable ({entry.error.message})")
+        elif entry.remaining is None:
+            lines.append(f"- {entry.provider}: unknown. {entry.note or ''}".rstrip())
+        else:
+            seen = "" if entry.live else f" (last reported {entry.as_of})"
+            lines.append(f"- {entry.provider}: {entry.remaining:g} credits{seen}")
+    if result.sandbox:
+        lines.append("(sandbox: simulated balances)")
+    return "Credits:\n" + "\n".join(lines)
