@@ -320,12 +320,13 @@ class Provider(ABC):
         return {"Authorization": f"Bearer {key}"}
 
     def operations(self) -> list[Operation[Any]]:
-        """Every operation this provider declares (with `@operation`), in the order the class declares them."""
+        """Every operation this provider declares (with `@operation`): the class's own first, then its bases' in the
+        order they are listed, each in the order it declares them; a subclass's declaration of a name wins."""
         found: dict[str, Operation[Any]] = {}
-        for klass in reversed(type(self).__mro__):
+        for klass in type(self).__mro__:
             for value in vars(klass).values():
                 declaration = getattr(value, _DECLARATION, None)
-                if isinstance(declaration, _Declaration):
+                if isinstance(declaration, _Declaration) and declaration.name not in found:
                     found[declaration.name] = declaration.bind(self)
         return list(found.values())
 

@@ -196,7 +196,7 @@ class Runtime:
         )
         self.tools = Tools(providers=self.providers, limits=self.limits, redactor=self.redactor, previews=self.previews)
         # Built once: the per-provider endpoints serve the same tool objects.
-        self._served = [(spec.provider, self.tools.tool(spec, sandbox=self.sandbox)) for spec in self.catalog.specs()]
+        self._served = [(spec.endpoints, self.tools.tool(spec, sandbox=self.sandbox)) for spec in self.catalog.specs()]
         self.mcp = self.server_for(None)
         self._stack: AsyncExitStack | None = None
         self._depth = 0
@@ -246,9 +246,7 @@ class Runtime:
 
     def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
         """An MCP server with these providers' tools plus the shared ones (every provider's when None)."""
-        tools: list[Tool] = [
-            tool for provider, tool in self._served if names is None or provider in names or provider == "genmcp"
-        ]
+        tools: list[Tool] = [tool for endpoints, tool in self._served if names is None or endpoints & set(names)]
         return GenmcpServer(
             "genmcp",
             title="genmcp",

@@ -106,6 +106,7 @@ class Catalog:
                 open_world_hint=True,
             ),
             answer=answer,
+            endpoints=frozenset({provider.name}),
         )
 
     def poll(self) -> ToolSpec[Any]:
@@ -137,6 +138,7 @@ class Catalog:
                 title="Finish a job", read_only_hint=True, idempotent_hint=True, open_world_hint=True
             ),
             answer=answer,
+            endpoints=frozenset(self.providers),
         )
 
     def cancel(self, providers: Sequence[str]) -> ToolSpec[CancelArguments]:
@@ -165,6 +167,7 @@ class Catalog:
                 open_world_hint=True,
             ),
             answer=answer,
+            endpoints=frozenset(providers),
         )
 
     def jobs_list(self, providers: Sequence[str]) -> ToolSpec[Any]:
@@ -197,6 +200,7 @@ class Catalog:
             ),
             answer=answer,
             text=jobs_text,
+            endpoints=frozenset(providers),
         )
 
     def credits(self, providers: Sequence[str]) -> ToolSpec[Any]:
@@ -225,6 +229,7 @@ class Catalog:
             ),
             answer=answer,
             text=credits_text,
+            endpoints=frozenset(providers),
         )
 
 

@@ -110,7 +110,8 @@ class Handles:
                 update = await provider.cancel(upstream_id, job.poll_state)
             except JobFinished:
                 update = await provider.status(upstream_id, job.poll_state, hold=0.0)
-                await self.store.save(job.observed(update, self.clock.wall()))
+                job = job.observed(update, self.clock.wall())
+                await self.store.save(job)
             else:
                 job = job.observed(update, self.clock.wall())
                 await self.store.save(job)

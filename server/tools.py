@@ -76,6 +76,7 @@ class ToolSpec(Generic[ArgsT]):
         output: The result model: its schema is the tool's output schema.
         answer: Produces the result (a `ToolResult` is rendered with links and a preview; other results as text).
         text: How a non-`ToolResult` answer reads as text.
+        endpoints: The providers whose own endpoint (`/mcp/<provider>`) serves this tool too.
     """
 
     name: str
@@ -89,6 +90,7 @@ class ToolSpec(Generic[ArgsT]):
     annotations: ToolAnnotations
     answer: Answer[ArgsT]
     text: Callable[[Any], str] | None = None
+    endpoints: frozenset[str] = frozenset()
 
 
 class _NoArguments(ArgModelBase):

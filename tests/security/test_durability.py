@@ -276,8 +276,8 @@ async def test_a_record_left_submitting_is_resolved_once_the_grace_has_passed(tm
         provider="conceptviz", operation="generate", created_at=clock.wall() - 1, updated_at=clock.wall() - 1
     )
     runtime = Runtime(settings, clock=clock)
-    await runtime.store.create(orphan)
     async with runtime, Client(runtime.mcp) as client:
+        await runtime.store.create(orphan)  # as if left by the killed process: the start-up check has passed
         clock.advance(3600)  # an hour later, same process
         (job,) = data(leaks.result("jobs", await client.call_tool("jobs", {})))["jobs"]
     assert job["status"] == "submit_unknown", job

@@ -477,13 +477,13 @@ BAD_ARGUMENTS = [
     pytest.param("univers_generate", {"image": "https://a.example/x.png", "colors": 30}, "colors", id="univers-colors"),
     pytest.param("univers_generate", {"image": "https://a.example/x.png", "mode": "spiral"}, "mode", id="univers-mode"),
     pytest.param("univers_ai_image", {"prompt": "hi"}, "prompt", id="univers-short-prompt"),
-    pytest.param("poll", {"job": "conceptviz:abc", "api_key": "x"}, "poll takes", id="poll-extra"),
+    pytest.param("poll", {"job": "conceptviz:abc", "api_key": "x"}, "api_key: not an accepted", id="poll-extra"),
     pytest.param("poll", {"job": "../../etc/passwd"}, "not a job handle", id="poll-traversal"),
     pytest.param("poll", {"job": "conceptviz:../../etc"}, "not a job handle", id="poll-traversal-id"),
     pytest.param("poll", {"job": f"conceptviz:{CANARIES['conceptviz']}"}, "not a job handle", id="poll-key-as-id"),
     pytest.param("jobs", {"limit": 10_000}, "limit", id="jobs-limit"),
     pytest.param("jobs", {"status": "all'; DROP TABLE jobs;--"}, "status", id="jobs-sql"),
-    pytest.param("credits", {"provider": "conceptviz", "base_url": "x"}, "credits takes", id="credits-extra"),
+    pytest.param("credits", {"provider": "conceptviz", "base_url": "x"}, "base_url: not an accepted", id="credits-extra"),
 ]
 
 

@@ -5,34 +5,21 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client
-from mcp_types import BlobResourceContents, CallToolResult
+from mcp_types import BlobResourceContents
 from PIL import Image, ImageDraw
 
-from providers.univers.simulator import UniversAccount, UniversSimulator
-from server.app import Runtime
 from server.artifacts import artifact_id_from
 from server.jobs import JobRecord
-from tests.conftest import make_settings
+from tests.harness.results import data, text
+from tests.providers.univers.support import KEY, World
 
 pytestmark = pytest.mark.anyio
-
-KEY = "us_live_test_0123456789"
-
-
-@dataclass
-class Univers:
-    sim: UniversSimulator
-    runtime: Runtime
-    client: Client
 
 
 def _png(size: tuple[int, int] = (96, 96)) -> bytes:
@@ -44,57 +31,32 @@ def _png(size: tuple[int, int] = (96, 96)) -> bytes:
     return out.getvalue()
 
 
-def _data_url(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode()
+def _data_url(content: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(content).decode()
 
 
-@pytest.fixture
-async def univers(tmp_path: Path) -> AsyncIterator[Univers]:
-    sim = UniversSimulator(accounts={KEY: UniversAccount(balance=100)})
-    allowed = tmp_path / "pictures"
-    allowed.mkdir()
-    settings = make_settings(
-        tmp_path,
-        providers={"univers": {"api_key": KEY, "base_url": "https://univers.test"}},
-        inputs={"allowed_dirs": [str(allowed)]},
-    )
-    transport = httpx2.ASGITransport(app=sim.app)
-    # Real time: the background call is awaited on events, never slept on.
-    async with Runtime(settings, transports={"univers": transport}) as runtime, Client(runtime.mcp) as client:
-        yield Univers(sim, runtime, client)
-
-
-def _data(result: CallToolResult) -> dict[str, Any]:
-    assert isinstance(result.structured_content, dict), result
-    return result.structured_content
-
-
-def _text(result: CallToolResult) -> str:
-    return " ".join(block.text for block in result.content if block.type == "text")
-
-
-async def test_a_coloring_page_comes_back_as_an_artifact_with_a_preview(univers: Univers) -> None:
+async def test_a_coloring_page_comes_back_as_an_artifact_with_a_preview(univers: World) -> None:
     result = await univers.client.call_tool(
         "univers_generate", {"image": _data_url(_png()), "mode": "lineart", "output": "mystery"}
     )
 
-    data = _data(result)
-    assert data["status"] == "completed", data
-    (asset,) = data["assets"]
+    body = data(result)
+    assert body["status"] == "completed", body
+    (asset,) = body["assets"]
     assert (asset["kind"], asset["mime_type"]) == ("image", "image/png")
     assert asset["resource"].startswith("artifact://")
     assert asset["name"].endswith(".png")
-    assert data["credits"]["charged"] == 1
-    assert data["job"].startswith("univers:")
+    assert body["credits"]["charged"] == 1
+    assert body["job"].startswith("univers:")
     blocks = [b.type for b in result.content]
     assert blocks == ["text", "resource_link", "image"]
     assert univers.sim.accounts[KEY].balance == 99
 
 
-async def test_a_zip_result_is_kept_whole_and_each_page_is_readable_over_mcp_and_http(univers: Univers) -> None:
+async def test_a_zip_result_is_kept_whole_and_each_page_is_readable_over_mcp_and_http(univers: World) -> None:
     result = await univers.client.call_tool("univers_generate", {"image": _data_url(_png()), "mode": "hex"})
 
-    assets = _data(result)["assets"]
+    assets = data(result)["assets"]
     assert assets[0]["mime_type"] == "application/zip"
     assert len(assets) > 2
     member = next(a for a in assets[1:] if a["name"].endswith("-answer.png"))
@@ -117,7 +79,7 @@ async def test_a_zip_result_is_kept_whole_and_each_page_is_readable_over_mcp_and
     assert page.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_a_call_that_outlives_the_budget_answers_running_and_poll_delivers_the_file(univers: Univers) -> None:
+async def test_a_call_that_outlives_the_budget_answers_running_and_poll_delivers_the_file(univers: World) -> None:
     gate = anyio.Event()
 
     async def held(seconds: float) -> None:
@@ -126,47 +88,47 @@ async def test_a_call_that_outlives_the_budget_answers_running_and_poll_delivers
     univers.sim.sleep = held
     univers.sim.delay_seconds = 30
     started = await univers.client.call_tool("univers_ai_image", {"prompt": "a cat on a sofa", "wait": 0})
-    data = _data(started)
-    assert (data["status"], started.is_error) == ("running", False)
-    assert data["job"].startswith("univers:")
-    assert "poll" in data["next"]
-    still = await univers.client.call_tool("poll", {"job": data["job"], "wait": 0})
-    assert _data(still)["status"] == "running"
+    body = data(started)
+    assert (body["status"], started.is_error) == ("running", False)
+    assert body["job"].startswith("univers:")
+    assert "poll" in body["next"]
+    still = await univers.client.call_tool("poll", {"job": body["job"], "wait": 0})
+    assert data(still)["status"] == "running"
 
     gate.set()
-    finished = await univers.client.call_tool("poll", {"job": data["job"], "wait": 20})
-    assert _data(finished)["status"] == "completed"
-    assert _data(finished)["assets"][0]["name"] == "ai-image.png"
+    finished = await univers.client.call_tool("poll", {"job": body["job"], "wait": 20})
+    assert data(finished)["status"] == "completed"
+    assert data(finished)["assets"][0]["name"] == "ai-image.png"
     assert univers.sim.requests.count("POST /api/ai-image") == 1
 
 
-async def test_one_tools_output_feeds_another_as_an_artifact(univers: Univers) -> None:
-    drawn = _data(await univers.client.call_tool("univers_ai_image", {"prompt": "a big friendly dog"}))
+async def test_one_tools_output_feeds_another_as_an_artifact(univers: World) -> None:
+    drawn = data(await univers.client.call_tool("univers_ai_image", {"prompt": "a big friendly dog"}))
     artifact = drawn["assets"][0]["resource"]
 
     result = await univers.client.call_tool(
         "univers_generate", {"image": artifact, "mode": "lineart", "output": "mystery"}
     )
 
-    assert _data(result)["status"] == "completed"
+    assert data(result)["status"] == "completed"
     upload = next(r for r in univers.sim.requests if r.path == "/api/generate")
     assert b"\x89PNG" in upload.body
 
 
-async def test_bulk_makes_one_zip_and_charges_per_picture(univers: Univers, tmp_path: Path) -> None:
+async def test_bulk_makes_one_zip_and_charges_per_picture(univers: World, tmp_path: Path) -> None:
     (tmp_path / "pictures" / "one.png").write_bytes(_png())
     result = await univers.client.call_tool(
         "univers_bulk", {"images": [str(tmp_path / "pictures" / "one.png"), _data_url(_png((64, 64)))]}
     )
-    data = _data(result)
-    assert data["status"] == "completed"
-    assert data["assets"][0]["name"] == "mystery-mosaics-bulk.zip"
+    body = data(result)
+    assert body["status"] == "completed"
+    assert body["assets"][0]["name"] == "mystery-mosaics-bulk.zip"
     assert univers.sim.accounts[KEY].balance == 98
 
 
-async def test_presets_and_live_credits(univers: Univers) -> None:
-    presets = _data(await univers.client.call_tool("univers_presets", {}))
-    credits = _data(await univers.client.call_tool("credits", {"provider": "univers"}))
+async def test_presets_and_live_credits(univers: World) -> None:
+    presets = data(await univers.client.call_tool("univers_presets", {}))
+    credits = data(await univers.client.call_tool("credits", {"provider": "univers"}))
 
     assert "kdp-letter" in presets["details"]["presets"]
     assert presets["details"]["presets"]["cbn-kids"]["mode"] == "cbn"
@@ -174,7 +136,7 @@ async def test_presets_and_live_credits(univers: Univers) -> None:
     assert (entry["remaining"], entry["live"]) == (100, True)
 
 
-async def test_provider_refusals_are_clear(univers: Univers) -> None:
+async def test_provider_refusals_are_clear(univers: World) -> None:
     univers.sim.accounts[KEY].balance = 0
     broke = await univers.client.call_tool("univers_generate", {"image": _data_url(_png()), "mode": "lineart"})
     univers.sim.accounts[KEY].balance = 50
@@ -182,10 +144,10 @@ async def test_provider_refusals_are_clear(univers: Univers) -> None:
         "univers_generate", {"image": _data_url(_png()), "mode": "ai", "hint": "[upstream-fail]"}
     )
 
-    assert _data(broke)["error"]["code"] == "insufficient_credits"
-    assert "0 left" in _text(broke)
-    assert _data(failed)["error"]["code"] == "upstream_error"
-    assert _data(failed)["error"]["charged"] is False
+    assert data(broke)["error"]["code"] == "insufficient_credits"
+    assert "0 left" in text(broke)
+    assert data(failed)["error"]["code"] == "upstream_error"
+    assert data(failed)["error"]["charged"] is False
     assert univers.sim.accounts[KEY].balance == 50
     assert await univers.runtime.store.list(provider="univers") == []
 
@@ -207,14 +169,15 @@ async def test_provider_refusals_are_clear(univers: Univers) -> None:
     ],
 )
 async def test_unsafe_image_inputs_are_refused_with_zero_upstream_requests(
-    univers: Univers, image: str, phrase: str
+    univers: World, image: str, phrase: str
 ) -> None:
     result = await univers.client.call_tool("univers_generate", {"image": image})
-    assert result.is_error and phrase in _text(result), _text(result)
+    assert result.is_error
+    assert phrase in text(result)
     assert univers.sim.requests.total == 0
 
 
-async def test_local_paths_are_read_only_inside_the_allowed_directories(univers: Univers, tmp_path: Path) -> None:
+async def test_local_paths_are_read_only_inside_the_allowed_directories(univers: World, tmp_path: Path) -> None:
     outside = tmp_path / "secret.png"
     outside.write_bytes(_png())
     inside = tmp_path / "pictures"
@@ -225,7 +188,7 @@ async def test_local_paths_are_read_only_inside_the_allowed_directories(univers:
     assert univers.sim.requests.total == 0
 
 
-async def test_bad_arguments_cost_nothing(univers: Univers) -> None:
+async def test_bad_arguments_cost_nothing(univers: World) -> None:
     calls: list[tuple[str, dict[str, Any]]] = [
         ("univers_generate", {"image": _data_url(_png()), "colors": 30}),
         ("univers_generate", {"image": _data_url(_png()), "mode": "spiral"}),
@@ -238,7 +201,7 @@ async def test_bad_arguments_cost_nothing(univers: Univers) -> None:
     assert univers.sim.requests.total == 0
 
 
-async def test_a_call_whose_process_died_becomes_interrupted(univers: Univers) -> None:
+async def test_a_call_whose_process_died_becomes_interrupted(univers: World) -> None:
     wall = univers.runtime.clock.wall()
     orphan = JobRecord(
         provider="univers",
@@ -253,8 +216,8 @@ async def test_a_call_whose_process_died_becomes_interrupted(univers: Univers) -
 
     result = await univers.client.call_tool("poll", {"job": "univers:orphan123", "wait": 5})
 
-    data = _data(result)
+    body = data(result)
     assert result.is_error
-    assert data["error"]["code"] == "interrupted"
-    assert data["error"]["charged"] is None
-    assert "may have been charged" in _text(result)
+    assert body["error"]["code"] == "interrupted"
+    assert body["error"]["charged"] is None
+    assert "may have been charged" in text(result)
