@@ -3,6 +3,9 @@
 Every key can come from `GENMCP_<SECTION>__<KEY>` (e.g. `GENMCP_JOBS__WAIT_SECONDS=30`,
 `GENMCP_PROVIDERS__KOLBO__BASE_URL=…`); provider keys also from `<PROVIDER>_API_KEY`. An invalid value stops
 start-up with a message naming the key and where it came from.
+
+The layers are merged here rather than with pydantic-settings: an unknown `GENMCP_*` variable must be an error (that
+library ignores it), every error must name the variable it came from, and tests hand in their own environment.
 """
 
 from __future__ import annotations
