@@ -102,6 +102,10 @@ class ArtifactStore(Protocol):
         """Delete expired artifacts; return how many."""
         ...
 
+    def open(self) -> None:
+        """Prepare the store for use (at start-up)."""
+        ...
+
 
 class FileArtifactStore:
     """Artifacts as files under one directory: `<id>.bin` plus `<id>.json`."""
@@ -113,7 +117,10 @@ class FileArtifactStore:
         self.redact = redact
         self.ttl = ttl_seconds
         self.wall = clock
-        root.mkdir(parents=True, exist_ok=True)
+
+    def open(self) -> None:
+        """Create the directory if needed (at start-up, not at construction)."""
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def _paths(self, artifact_id: str) -> tuple[Path, Path]:
         return self.root / f"{artifact_id}.bin", self.root / f"{artifact_id}.json"

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -19,7 +19,9 @@ from server import __version__
 from server.config import Settings, load_settings
 from server.errors import ConfigError, GenmcpError
 from server.redaction import RedactingFilter, Redactor
-from server.tools import KIND_META
+
+if TYPE_CHECKING:
+    from server.app import Runtime
 
 __all__ = ["main"]
 
@@ -81,7 +83,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides.setdefault("server", {})["insecure"] = True
     if args.sandbox:
         overrides["sandbox"] = {"mode": "on"}
-    return load_settings(path, env=os.environ, provider_names=[p.name for p in PROVIDERS], overrides=overrides)
+    return load_settings(path, env=os.environ, provider_names=PROVIDERS.names, overrides=overrides)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -107,8 +109,7 @@ async def _serve(settings: Settings, stdio: bool) -> None:
     runtime = Runtime(settings, PROVIDERS)
     log.info(runtime.describe())
     if stdio:
-        async with runtime:
-            await runtime.mcp.run_stdio_async()
+        await _serve_stdio(runtime)
         return
     config = uvicorn.Config(
         runtime.http_app(),
@@ -122,8 +123,25 @@ async def _serve(settings: Settings, stdio: bool) -> None:
     await uvicorn.Server(config).serve()
 
 
+async def _serve_stdio(runtime: Runtime) -> None:
+    """Answer on stdin/stdout at once while the runtime starts beside it (requests that need it wait for it)."""
+    done = anyio.Event()
+
+    async def live() -> None:
+        async with runtime:
+            await done.wait()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(live)
+        try:
+            await runtime.mcp.run_stdio_async()
+        finally:
+            done.set()
+
+
 async def _tools(settings: Settings) -> None:
     from server.app import Runtime
+    from server.tools import KIND_META
 
     async with Runtime(settings, PROVIDERS) as runtime:
         tools = await runtime.mcp.list_tools()

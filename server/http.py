@@ -56,7 +56,7 @@ def http_app(runtime: Runtime) -> ASGIApp:
             {
                 "status": "ok",
                 "version": __version__,
-                "providers": sorted(runtime.providers),
+                "providers": sorted(runtime.served),
                 "sandbox": runtime.sandbox,
             }
         )
@@ -74,7 +74,7 @@ def http_app(runtime: Runtime) -> ASGIApp:
     }
     app = runtime.mcp.streamable_http_app(streamable_http_path=server.path, **options)
     managers = [runtime.mcp.session_manager]
-    for name in runtime.providers:
+    for name in runtime.served:
         single = runtime.server_for([name])
         app.router.routes.extend(
             single.streamable_http_app(streamable_http_path=f"{server.path}/{name}", **options).router.routes

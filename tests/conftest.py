@@ -10,6 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from server.config import Settings
@@ -55,7 +56,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def runtime(settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator) -> AsyncIterator[Runtime]:
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as rt:
+    async with Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as rt:
         yield rt
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import httpx2
 from starlette.types import ASGIApp
 
+from providers import PROVIDERS
 from server.app import Runtime
 from server.clock import Clock
 from server.config import Settings
@@ -30,6 +31,7 @@ def in_process_runtime(
     go to that app too, as if its host were public."""
     return Runtime(
         settings,
+        PROVIDERS,
         clock=clock,
         transports={name: httpx2.ASGITransport(app=app) for name, app in apps.items()},
         fetch_transport=httpx2.ASGITransport(app=fetch_app) if fetch_app is not None else None,

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from mcp import Client
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizSimulator
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from server.app import Runtime
@@ -165,7 +166,7 @@ async def test_a_failed_read_never_says_credits_may_have_been_charged(
     )
     transport = httpx2.ASGITransport(app=kolbo.app)
     async with (
-        Runtime(settings, clock=clock, transports={"kolbo": transport}) as runtime,
+        Runtime(settings, PROVIDERS, clock=clock, transports={"kolbo": transport}) as runtime,
         Client(runtime.mcp) as client,
     ):
         result = await client.call_tool("kolbo_list_models", {})

@@ -81,9 +81,9 @@ def test_sandbox_auto_turns_on_only_without_any_key() -> None:
     forced = load_settings(
         None, env={"GENMCP_SANDBOX__MODE": "on", "CONCEPTVIZ_API_KEY": "cvk_x"}, provider_names=NAMES
     )
-    assert uses_sandbox(bare, PROVIDERS)
-    assert not uses_sandbox(keyed, PROVIDERS)
-    assert uses_sandbox(forced, PROVIDERS)
+    assert uses_sandbox(bare, NAMES)
+    assert not uses_sandbox(keyed, NAMES)
+    assert uses_sandbox(forced, NAMES)
 
 
 def test_the_example_config_documents_every_key_and_is_valid() -> None:

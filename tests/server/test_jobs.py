@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
 from server.callers import LOCAL
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _runtime(settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator) -> Runtime:
-    return Runtime(settings, clock=clock, transports={"conceptviz": httpx2.ASGITransport(app=simulator.app)})
+    return Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": httpx2.ASGITransport(app=simulator.app)})
 
 
 async def _start(runtime: Runtime) -> str:

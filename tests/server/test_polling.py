@@ -8,6 +8,7 @@ import anyio
 import httpx2
 import pytest
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
 from server.callers import LOCAL
@@ -156,7 +157,7 @@ async def test_read_timeout_on_submit_sends_once_and_records_submit_unknown(
     settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator
 ) -> None:
     transport = _AnswerLostTransport(httpx2.ASGITransport(app=simulator.app))
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
+    async with Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime:
         provider, operation = _provider_and_op(runtime)
         parsed = operation.input_model.model_validate({"prompt": "water cycle"})
         from server.errors import SubmitUnknown

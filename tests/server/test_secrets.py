@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from mcp import Client
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server import cli
 from server.app import Runtime
@@ -43,7 +44,7 @@ async def test_a_canary_key_echoed_by_the_provider_never_reaches_results_logs_or
     )
     outputs: list[str] = []
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
+    async with Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime:
         async with Client(runtime.mcp) as client:
             calls: list[tuple[str, dict[str, Any]]] = [
                 ("conceptviz_generate", {"prompt": "echo"}),

@@ -8,6 +8,7 @@ import httpx2
 import pytest
 from mcp import Client
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
 from tests.conftest import make_settings
@@ -46,10 +47,12 @@ async def test_excluded_tools_are_neither_listed_nor_callable(
 ) -> None:
     settings = make_settings(tmp_path, providers={"conceptviz": {"exclude_tools": ["edit"]}})
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
-        async with Client(runtime.mcp) as client:
-            names = {tool.name for tool in (await client.list_tools()).tools}
-            result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": ["https://a.example/x"]})
+    async with (
+        Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": ["https://a.example/x"]})
     assert "conceptviz_edit" not in names
     assert "conceptviz_generate" in names
     assert result.is_error
@@ -61,11 +64,13 @@ async def test_a_disabled_provider_serves_no_tools_and_cannot_be_polled(
 ) -> None:
     settings = make_settings(tmp_path, providers={"conceptviz": {"enabled": False}})
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
-        async with Client(runtime.mcp) as client:
-            names = {tool.name for tool in (await client.list_tools()).tools}
-            generate = await client.call_tool("conceptviz_generate", {"prompt": "x"})
-            poll = await client.call_tool("poll", {"job": "conceptviz:abc"})
+    async with (
+        Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        generate = await client.call_tool("conceptviz_generate", {"prompt": "x"})
+        poll = await client.call_tool("poll", {"job": "conceptviz:abc"})
     assert names == {"poll", "jobs", "credits"}
     assert generate.is_error
     assert poll.is_error

@@ -15,6 +15,7 @@ from mcp import Client
 from mcp_types import CallToolResult
 from PIL import Image
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from server.errors import AuthError
@@ -93,12 +94,14 @@ async def test_edit_reads_a_local_file_only_inside_allowed_dirs(
     (tmp_path / "secret.png").write_bytes(_png())
     settings = make_settings(tmp_path, inputs={"allowed_dirs": [str(allowed)]})
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
-        async with Client(runtime.mcp) as client:
-            ok = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": [str(allowed / "sketch.png")]})
-            escape = await client.call_tool(
-                "conceptviz_edit", {"prompt": "p", "images": [str(allowed / ".." / "secret.png")]}
-            )
+    async with (
+        Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        ok = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": [str(allowed / "sketch.png")]})
+        escape = await client.call_tool(
+            "conceptviz_edit", {"prompt": "p", "images": [str(allowed / ".." / "secret.png")]}
+        )
     assert not ok.is_error
     assert escape.is_error
     assert "outside the allowed directories" in _text(escape)
@@ -166,9 +169,11 @@ async def test_an_unknown_key_is_an_auth_error_naming_the_variable(
 ) -> None:
     settings = make_settings(tmp_path, providers={"conceptviz": {"api_key": "cvk_wrong_key_000"}})
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
-        async with Client(runtime.mcp) as client:
-            result = await client.call_tool("conceptviz_generate", {"prompt": "x"})
+    async with (
+        Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        result = await client.call_tool("conceptviz_generate", {"prompt": "x"})
         with pytest.raises(AuthError):
             await runtime.providers["conceptviz"].check()
     error = _structured(result)["error"]
@@ -313,9 +318,11 @@ async def test_a_data_url_over_the_configured_image_limit_is_refused_before_deco
     settings = make_settings(tmp_path, inputs={"max_image_bytes": 2048})
     big = "data:image/png;base64," + base64.b64encode(_png(256) + b"\0" * 4096).decode()
     transport = httpx2.ASGITransport(app=simulator.app)
-    async with Runtime(settings, clock=clock, transports={"conceptviz": transport}) as runtime:
-        async with Client(runtime.mcp) as client:
-            result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": [big]})
+    async with (
+        Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport}) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        result = await client.call_tool("conceptviz_edit", {"prompt": "p", "images": [big]})
     assert result.is_error
     assert "larger than the 2 KiB limit" in _text(result)
     assert simulator.requests.total == 0
