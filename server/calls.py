@@ -93,7 +93,9 @@ class Calls:
             job = await self._register(provider, operation, outcome, caller)
         if job.status == "running":
             job = await self.poller.wait(job, provider, deadline, progress, just_submitted=True)
-        return job_result(job, await self.finish_related(job, provider, deadline))
+        return job_result(
+            job, await self.finish_related(job, provider, deadline), reports_credits=provider.reports_credits
+        )
 
     def _new_record(
         self, provider: Provider, operation: Operation[OperationInput], caller: str | None, key_ref: str | None
@@ -161,7 +163,7 @@ class Calls:
             if run.error.charged is False and not isinstance(run.error, SubmitUnknown):
                 await self.store.delete(job.id)
             raise run.error
-        return job_result(job)
+        return job_result(job, reports_credits=provider.reports_credits)
 
     async def _submit(
         self,

@@ -95,7 +95,8 @@ class Handles:
         job = await self._job(provider, upstream_id, caller)
         if job.status == "running":
             job = await self.poller.wait(job, provider, deadline, progress)
-        return job_result(job, await self.calls.finish_related(job, provider, deadline))
+        related = await self.calls.finish_related(job, provider, deadline)
+        return job_result(job, related, reports_credits=provider.reports_credits)
 
     async def cancel(self, handle: str, *, caller: Caller) -> ToolResult:
         """Cancel a running job (for providers whose API can); a cancelled job answers `cancelled`, not an error."""
@@ -115,7 +116,7 @@ class Handles:
             else:
                 job = job.observed(update, self.clock.wall())
                 await self.store.save(job)
-                return job_result(job)
+                return job_result(job, reports_credits=provider.reports_credits)
         raise JobFinished(
             f"Job {handle} had already finished ({job.status}); nothing was cancelled. Call poll to get its result."
         )

@@ -1,15 +1,19 @@
 """A provider whose API is itself an MCP server: one long-lived client session, reused by every call.
 
 The session is opened on first use in the runtime's task group (an MCP client must be entered and left by the same
-task), re-opened when the upstream ends it, and every call is bounded in time. Upstream tool names are resolved
+task), re-opened when the upstream ends it, and every request is bounded in time. Upstream tool names are resolved
 from its `tools/list` (once, cached) so an operation still works when a name differs from the documentation.
+
+A key the upstream refuses (HTTP 401 or 403), at the start or later on an open session (a key revoked while genmcp
+runs), is an `AuthError`. A request refused on an open session is followed by at most one attempt to reopen the
+session (which fails the same way while the key stays refused), so every call costs at most two refused requests.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import anyio
 import httpx2
@@ -25,6 +29,10 @@ from server.redaction import Redactor
 __all__ = ["McpUpstream", "ToolSpec"]
 
 log = logging.getLogger("genmcp.mcp_upstream")
+
+T = TypeVar("T")
+_REFUSED = frozenset({401, 403})
+"""HTTP statuses that say the key is refused (not the request)."""
 
 
 def _session_ended(exc: MCPError) -> bool:
@@ -77,10 +85,16 @@ class McpUpstream:
         self.connects = 0
         # The SDK reports a refused request only as "Server returned an error response"; the status tells why.
         self.last_status: int | None = None
+        self.refusals = 0
+        """How many responses refused the key (401/403); a request during which this grew was refused."""
+        self._refused_status = 401
         http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks.get("response", []), self._seen]}
 
     async def _seen(self, response: httpx2.Response) -> None:
         self.last_status = response.status_code
+        if response.status_code in _REFUSED:
+            self.refusals += 1
+            self._refused_status = response.status_code
 
     def attach(self, group: TaskGroup | None) -> None:
         """Run sessions in this (the runtime's) task group; None at shutdown closes the current one."""
@@ -95,19 +109,23 @@ class McpUpstream:
             if self._group is None:
                 raise RuntimeError("the upstream MCP session needs the runtime to be started")
             ready = anyio.Event()
+            opened: list[Client] = []  # the session while it is open
             failure: list[BaseException] = []
             closing = anyio.Event()
 
             async def hold() -> None:
                 try:
                     async with Client(streamable_http_client(self.url, http_client=self.http), mode="legacy") as client:
+                        opened.append(client)
                         self._client = client
                         self.connects += 1
                         ready.set()
                         await closing.wait()
-                except Exception as exc:  # reported to the caller that asked for the session
+                except Exception as exc:  # reported to the caller that asked for the session (as a GenmcpError)
+                    log.debug("%s: the MCP session failed", self.provider, exc_info=True)
                     failure.append(exc)
                 finally:
+                    opened.clear()
                     if self._closing is closing:
                         self._client = None
                     ready.set()
@@ -116,18 +134,21 @@ class McpUpstream:
             self._group.start_soon(hold)
             with anyio.fail_after(self.connect_timeout + 5):
                 await ready.wait()
-            if self._client is None:
+            if not opened:
                 raise self._connect_error(failure[0] if failure else None)
-            return self._client
+            return opened[0]
 
     def _connect_error(self, exc: BaseException | None) -> GenmcpError:
         causes = _leaves(exc) if exc is not None else []
         statuses = [c.response.status_code for c in causes if isinstance(c, httpx2.HTTPStatusError)]
         for status in [*statuses, self.last_status]:
-            if status in (401, 403):
-                return AuthError(f"{self.provider} refused the API key (HTTP {status}). Check the configured key.")
+            if status in _REFUSED:
+                return self._refused(status)
         text = "; ".join(self.redact(f"{type(c).__name__}: {c}") for c in causes) or "no answer"
         return UpstreamError(f"Could not open an MCP session with {self.provider}: {text[:200]}")
+
+    def _refused(self, status: int) -> AuthError:
+        return AuthError(f"{self.provider} refused the API key (HTTP {status}). Check the configured key.")
 
     def _reset(self) -> None:
         if self._closing is not None:
@@ -138,8 +159,12 @@ class McpUpstream:
         """The upstream's name for an operation, from its tools/list (cached)."""
         if spec.name in self._names:
             return self._names[spec.name]
-        client = await self._session()
-        listed = (await client.list_tools()).tools
+
+        async def list_tools(client: Client) -> list[Tool]:
+            return (await client.list_tools()).tools
+
+        # Listing costs nothing, and a paid call is sent only after it: whatever fails here charged nothing.
+        listed = await self._request(list_tools, time_limit=self.connect_timeout + 5, charged=False)
         exact = [tool for tool in listed if tool.name == spec.name]
         candidates = exact or [tool for tool in listed if spec.matches(tool)]
         if not candidates:
@@ -158,37 +183,57 @@ class McpUpstream:
         spec: ToolSpec,
         arguments: Mapping[str, Any],
         *,
-        timeout: float,
+        time_limit: float,
         on_send: Callable[[], None] | None = None,
     ) -> CallToolResult:
-        """Call an upstream tool; re-open the session once if the upstream ended it.
+        """Call an upstream tool; re-open the session once if the upstream ended it or refused the key.
 
         Args:
+            time_limit: Seconds the call may take before it is given up (`DeadlineExceeded`).
             on_send: Called before the call is sent (`OperationContext.sending` for a paid call).
 
         Raises:
-            DeadlineExceeded, UpstreamError, AuthError: the call did not produce an answer.
+            AuthError: the upstream refuses the key (HTTP 401/403), now or since the session was opened.
+            DeadlineExceeded, UpstreamError: the call did not produce an answer.
         """
         if on_send is not None:
             on_send()
         name = await self.tool_name(spec)
+
+        async def call_tool(client: Client) -> CallToolResult:
+            return await client.call_tool(name, dict(arguments), read_timeout_seconds=time_limit)
+
+        return await self._request(call_tool, time_limit=time_limit, charged=None)
+
+    async def _request(self, send: Callable[[Client], Awaitable[T]], *, time_limit: float, charged: bool | None) -> T:
+        """Send one request on the session, bounded by `time_limit`; reopen the session once when the upstream ended it
+        or refused the key (neither ran the request, so sending it again is safe). `charged` is what a request that
+        got no answer may have spent."""
         for attempt in (1, 2):
-            client = await self._session()
+            client = await self._session()  # raises AuthError when reopening is refused too
+            refusals = self.refusals
             try:
-                with anyio.fail_after(timeout):
-                    return await client.call_tool(name, dict(arguments), read_timeout_seconds=timeout)
+                with anyio.fail_after(time_limit):
+                    return await send(client)
             except MCPError as exc:
-                # An ended session rejects the request before running it, so sending it again is safe.
-                if _session_ended(exc) and attempt == 1:
-                    log.info("%s ended the MCP session; reconnecting", self.provider)
+                refused = self.refusals > refusals
+                if attempt == 1 and (refused or _session_ended(exc)):
+                    log.info(
+                        "%s %s; reconnecting", self.provider, "refused the key" if refused else "ended the session"
+                    )
                     self._reset()
                     continue
+                if refused:
+                    self._reset()
+                    raise self._refused(self._refused_status) from exc
                 raise UpstreamError(
                     f"{self.provider} answered a protocol error: {self.redact(exc.error.message)}"
                 ) from exc
             except TimeoutError as exc:
                 self._reset()
-                raise DeadlineExceeded(f"{self.provider} did not answer within {timeout:g} s.", charged=None) from exc
+                raise DeadlineExceeded(
+                    f"{self.provider} did not answer within {time_limit:g} s.", charged=charged
+                ) from exc
         raise UpstreamError(f"{self.provider} kept ending the MCP session.")
 
     @staticmethod

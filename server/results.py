@@ -57,6 +57,12 @@ class CreditsInfo(BaseModel):
         exclude_if=lambda amount: amount is None,
     )
 
+    reported: bool = Field(
+        default=True,
+        description="False when the provider never says what a call costs (absent otherwise).",
+        exclude_if=lambda reported: reported,
+    )
+
     def merged(self, newer: CreditsInfo) -> CreditsInfo:
         """These facts updated with what a newer observation says (what it leaves unsaid is kept)."""
         return CreditsInfo(
@@ -64,6 +70,7 @@ class CreditsInfo(BaseModel):
             remaining=self.remaining if newer.remaining is None else newer.remaining,
             refunded=self.refunded or newer.refunded,
             refunded_amount=self.refunded_amount if newer.refunded_amount is None else newer.refunded_amount,
+            reported=self.reported and newer.reported,
         )
 
 
@@ -214,8 +221,10 @@ def _credits_line(credits: CreditsInfo, provider: str) -> str:
         parts.append("refunded")
     if credits.remaining is not None:
         parts.append(f"{credits.remaining:g} remaining")
+    if not parts and not credits.reported:
+        return f"Credits: {provider} does not report credit use; this call may have spent credits."
     if not parts:
-        return f"Credits: {provider} does not report what this call cost (it may have spent credits)."
+        return f"Credits: {provider} did not say what this call cost (it may have spent credits)."
     return "Credits: " + ", ".join(parts) + "."
 
 

@@ -35,8 +35,12 @@ def _next_step(job: JobRecord) -> str:
     )
 
 
-def job_result(job: JobRecord, related: Sequence[JobRecord] = ()) -> ToolResult:
-    """A job (and the other jobs its request started) as the tool result a client sees."""
+def job_result(job: JobRecord, related: Sequence[JobRecord] = (), *, reports_credits: bool = True) -> ToolResult:
+    """A job (and the other jobs its request started) as the tool result a client sees.
+
+    Args:
+        reports_credits: Whether the job's provider says what calls cost (when not, the result says so).
+    """
     status = _shown(job)
     if status == "completed" and any(_shown(record) == "running" for record in related):
         status = "running"
@@ -46,7 +50,7 @@ def job_result(job: JobRecord, related: Sequence[JobRecord] = ()) -> ToolResult:
     credits = job.credits
     if credits is None and job.kind == "spend":
         # Spent, amount unknown — never shown as if the call were free.
-        credits = CreditsInfo()
+        credits = CreditsInfo(reported=reports_credits)
     return ToolResult(
         provider=job.provider,
         operation=job.operation,

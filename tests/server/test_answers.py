@@ -132,11 +132,16 @@ async def test_a_spending_result_carries_credits_even_when_nothing_was_reported(
 def test_a_spending_job_whose_provider_reported_no_cost_says_it_is_unknown_not_free() -> None:
     job = JobRecord(provider="cosmiq", operation="create", status="completed", created_at=0, updated_at=0)
 
-    result = job_result(job)
+    result = job_result(job, reports_credits=False)
 
     assert result.credits is not None
-    assert result.credits.model_dump(mode="json") == {"charged": None, "remaining": None, "refunded": False}
-    assert "cosmiq does not report what this call cost" in text(render(result))
+    assert result.credits.model_dump(mode="json") == {
+        "charged": None,
+        "remaining": None,
+        "refunded": False,
+        "reported": False,
+    }
+    assert "cosmiq does not report credit use" in text(render(result))
 
 
 def test_a_free_read_has_no_credits() -> None:
