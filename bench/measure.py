@@ -6,6 +6,7 @@ quick variant runs in CI with only the dev dependencies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import threading
@@ -79,10 +80,8 @@ class PeakRss:
     ) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        try:
+        with contextlib.suppress(OSError, RuntimeError):  # the process is gone: the peak so far stands
             self.peak = max(self.peak, rss_bytes(self.pid))
-        except (OSError, RuntimeError):
-            pass
 
 
 def _cpu_model() -> str:

@@ -87,7 +87,7 @@ def _run_section(key: str, plan: Plan) -> tuple[Section, bool]:
     started = time.monotonic()
     try:
         return anyio.run(measure, plan), True
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a failed section is reported with its traceback; the others still run
         traceback.print_exc()
         return Section(key=key, title=title, skipped=f"FAILED: {type(exc).__name__}: {exc}"), False
     finally:

@@ -140,6 +140,21 @@ _INVALID = {
 }
 
 
+_PLAIN: dict[str, tuple[type[GenmcpError], str]] = {
+    "INPUT_MODERATION_BLOCKED": (
+        ContentRejected,
+        "ConceptViz's safety checks blocked the prompt or an input image. Rephrase it or use another image.",
+    ),
+    "PLAN_REQUIRED": (ForbiddenError, "The ConceptViz API needs a Pro plan or higher on this account."),
+    "QUALITY_NOT_ALLOWED": (ForbiddenError, "This ConceptViz plan does not allow that quality; use quality '2k'."),
+    "PLAN_LIMIT_EXCEEDED": (
+        ForbiddenError,
+        "The batch is larger than this ConceptViz plan allows; send fewer prompts per call.",
+    ),
+}
+"""Error codes whose answer needs nothing from the response: what genmcp says, and as which error."""
+
+
 def _price(args: _QualityRule) -> float:
     """Credits per image for these options."""
     return _PRICE.get((args.model, args.quality or "2k"), 2)
@@ -264,11 +279,9 @@ class ConceptViz(Provider):
         code = body.code
         if code in _INVALID:
             return InvalidInput(f"ConceptViz refused the request ({code}): {said}", upstream_code=code)
-        if code == "INPUT_MODERATION_BLOCKED":
-            return ContentRejected(
-                "ConceptViz's safety checks blocked the prompt or an input image. Rephrase it or use another image.",
-                upstream_code=code,
-            )
+        if code in _PLAIN:
+            kind, message = _PLAIN[code]
+            return kind(message, upstream_code=code)
         if code in {"UNAUTHORIZED", "INVALID_API_KEY"}:
             return AuthError(
                 f"ConceptViz refused the API key ({code}). Check {self.key_env()} "
@@ -280,16 +293,6 @@ class ConceptViz(Provider):
             return InsufficientCredits(
                 f"Not enough ConceptViz credits ({left}). Top up, or use model cv-1 at 2k (1 credit per image).",
                 upstream_code=code,
-            )
-        if code == "PLAN_REQUIRED":
-            return ForbiddenError("The ConceptViz API needs a Pro plan or higher on this account.", upstream_code=code)
-        if code == "QUALITY_NOT_ALLOWED":
-            return ForbiddenError(
-                "This ConceptViz plan does not allow that quality; use quality '2k'.", upstream_code=code
-            )
-        if code == "PLAN_LIMIT_EXCEEDED":
-            return ForbiddenError(
-                "The batch is larger than this ConceptViz plan allows; send fewer prompts per call.", upstream_code=code
             )
         if code == "TASK_NOT_FOUND":
             return NotFoundError(

@@ -74,7 +74,8 @@ def test_quick_variant_reports_every_section(tmp_path: Path) -> None:
     startup = sections["startup"]["data"]
     assert set(startup["samples"]) == set(startup["median_seconds"])
     assert len(startup["samples"]) == 3
-    assert all(len(samples) == 2 and all(map(_finite_positive, samples)) for samples in startup["samples"].values())
+    assert all(len(samples) == 2 for samples in startup["samples"].values()), startup["samples"]
+    assert all(all(map(_finite_positive, samples)) for samples in startup["samples"].values()), startup["samples"]
     assert all(_finite_positive(rss) for rss in startup["idle_rss_mb"].values())
     assert startup["import_offenders"]
 

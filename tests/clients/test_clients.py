@@ -8,13 +8,13 @@ must run them, never skip them silently.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +23,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from tests.e2e.conftest import (
-    TOOLS,
-    GenmcpServer,
-    _follow_stderr,
-    _wait_until_ready,
-    clean_env,
-    free_port,
-    running_server,
-    stop_process,
-)
+from tests.e2e.conftest import TOOLS, sandbox_env
+from tests.harness.process import GenmcpProcess, clean_env, free_port, start_genmcp
 
 pytestmark = [pytest.mark.e2e]
 
@@ -120,10 +112,8 @@ def run(args: Sequence[str | Path], *, timeout: float, env: dict[str, str]) -> F
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def node_env(home: Path, **extra: str) -> dict[str, str]:
@@ -136,7 +126,7 @@ def node_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _server_log(server: GenmcpServer) -> str:
+def _server_log(server: GenmcpProcess) -> str:
     return f"--- genmcp stderr ---\n{_tail(server.stderr())}"
 
 
@@ -159,36 +149,23 @@ def node() -> Path:
 
 
 @pytest.fixture(scope="module")
-def sandbox(node: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GenmcpServer]:
+def sandbox(node: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GenmcpProcess]:
     """`genmcp serve --sandbox` on a free loopback port, as shipped (12-second sandbox jobs)."""
-    with running_server(tmp_path_factory.mktemp("genmcp-clients"), GENMCP_SANDBOX__JOB_SECONDS=str(JOB_SECONDS)) as srv:
-        yield srv
+    workdir = tmp_path_factory.mktemp("genmcp-clients")
+    env = {"GENMCP_SANDBOX__JOB_SECONDS": str(JOB_SECONDS)}
+    with start_genmcp(workdir, args=["--sandbox"], env=env) as server:
+        yield server
 
 
 @pytest.fixture
-def conformance_server(node: Path, tmp_path: Path) -> Iterator[GenmcpServer]:
+def conformance_server(node: Path, tmp_path: Path) -> Iterator[GenmcpProcess]:
     """tests/clients/conformance_server.py (genmcp's runtime plus the suite's fixtures) on a free loopback port."""
     workdir = tmp_path / "conformance-server"
-    workdir.mkdir()
     port = free_port()
-    stderr_path = workdir / "stderr.log"
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "conformance_server.py"), "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=clean_env(workdir),
-        cwd=workdir,
-    )
-    ready = threading.Event()
-    follower = threading.Thread(target=_follow_stderr, args=(process, stderr_path, ready), daemon=True)
-    follower.start()
-    server = GenmcpServer(process=process, port=port, workdir=workdir, stderr_path=stderr_path)
-    try:
-        _wait_until_ready(server, ready)
+    command = [sys.executable, str(HERE / "conformance_server.py"), "--port", str(port)]
+    env = clean_env(workdir, **sandbox_env())
+    with GenmcpProcess.start(command, port=port, workdir=workdir, env=env, name="conformance") as server:
         yield server
-    finally:
-        stop_process(process, follower)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -196,7 +173,7 @@ def conformance_server(node: Path, tmp_path: Path) -> Iterator[GenmcpServer]:
 
 
 @pytest.mark.timeout(TS_CLIENT_TIMEOUT + 60)
-def test_typescript_sdk_client(node: Path, sandbox: GenmcpServer, tmp_path: Path) -> None:
+def test_typescript_sdk_client(node: Path, sandbox: GenmcpProcess, tmp_path: Path) -> None:
     """ts_client.test.mjs (node --test): connect, list tools, one generation per provider with progress, a job
     finished with poll after its wait budget, errors read as isError."""
     finished = run(
@@ -208,8 +185,10 @@ def test_typescript_sdk_client(node: Path, sandbox: GenmcpServer, tmp_path: Path
         key: int(value) for key, value in re.findall(r"^# (tests|pass|fail|cancelled) (\d+)$", finished.stdout, re.M)
     }
     print(f"TypeScript SDK client: {counts}")
-    ok = finished.returncode == 0 and counts.get("pass", 0) > 0 and counts.get("fail") == 0
-    assert ok, f"{finished.report()}\n{_server_log(sandbox)}"
+    context = f"{finished.report()}\n{_server_log(sandbox)}"
+    assert finished.returncode == 0, context
+    assert counts.get("pass", 0) > 0, context
+    assert counts.get("fail") == 0, context
     assert counts.get("cancelled", 0) == 0, finished.report()
 
 
@@ -219,7 +198,7 @@ async def _tool_names(url: str) -> list[str]:
 
 
 @pytest.mark.timeout(INSPECTOR_TIMEOUT + 60)
-def test_inspector_cli_lists_the_tools(node: Path, sandbox: GenmcpServer, tmp_path: Path) -> None:
+def test_inspector_cli_lists_the_tools(node: Path, sandbox: GenmcpProcess, tmp_path: Path) -> None:
     """`inspector --cli URL --method tools/list` sees every tool the server serves, and `--strict` finds no tool
     schema a client could not use."""
     finished = run(
@@ -319,7 +298,7 @@ def server_scenarios(node: Path, home: Path) -> list[str]:
 
 
 @pytest.mark.timeout(CONFORMANCE_TIMEOUT + 90)
-def test_conformance_suite(node: Path, conformance_server: GenmcpServer, tmp_path: Path) -> None:
+def test_conformance_suite(node: Path, conformance_server: GenmcpProcess, tmp_path: Path) -> None:
     """Every scenario of the official suite passes, except those in expected_failures.txt, which must still fail."""
     expected = read_expected_failures()
     home = tmp_path / "home"

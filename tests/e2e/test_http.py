@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import random
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,15 @@ from mcp_types import ResourceLink
 from PIL import Image
 
 from tests.e2e.conftest import (
-    GENMCP,
     INITIALIZE,
     TOOLS,
-    GenmcpServer,
     ProgressRecorder,
-    clean_env,
-    free_port,
     poll_until_done,
+    sandbox_env,
     structured,
     text_of,
 )
+from tests.harness.process import GenmcpProcess, clean_env, free_port, run_genmcp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -68,7 +67,7 @@ def noisy_png(side: int = 64) -> bytes:
 # the MCP surface
 
 
-async def test_list_tools_shows_tools_schemas_and_hints(server: GenmcpServer) -> None:
+async def test_list_tools_shows_tools_schemas_and_hints(server: GenmcpProcess) -> None:
     async with Client(server.mcp_url) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
 
@@ -87,7 +86,7 @@ async def test_list_tools_shows_tools_schemas_and_hints(server: GenmcpServer) ->
     assert poll.annotations.read_only_hint is True
 
 
-async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpServer) -> None:
+async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpProcess) -> None:
     progress = ProgressRecorder()
     async with Client(server.mcp_url) as client:
         started = await client.call_tool("conceptviz_generate", {"prompt": "water cycle diagram", "wait": 0})
@@ -110,11 +109,12 @@ async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpServer) -
         assert progress.calls, "no progress notification was received during poll"
         values = [value for value, _total, _message in progress.calls]
         assert values == sorted(values), progress.calls
-        assert all(message and "conceptviz" in message for _value, _total, message in progress.calls)
+        assert all("conceptviz" in (message or "") for _value, _total, message in progress.calls), progress.calls
 
         (asset,) = done["assets"]
         url = asset["url"]
-        assert url.startswith("http://127.0.0.1:") and url.endswith(".png"), url
+        assert url.startswith("http://127.0.0.1:"), url
+        assert url.endswith(".png"), url
         assert asset["kind"] == "image"
         links = [block for block in finished.content if isinstance(block, ResourceLink)]
         assert [str(link.uri) for link in links] == [url]
@@ -148,7 +148,7 @@ class Baseline:
     remaining: float
 
 
-async def _one_generation(server: GenmcpServer) -> Baseline:
+async def _one_generation(server: GenmcpProcess) -> Baseline:
     async with Client(server.mcp_url) as client:
         started = await client.call_tool("conceptviz_generate", {"prompt": "baseline diagram", "wait": 0})
         assert not started.is_error, text_of(started)
@@ -159,7 +159,7 @@ async def _one_generation(server: GenmcpServer) -> Baseline:
 
 
 @pytest.fixture(scope="module")
-def limited_baseline(limited_server: GenmcpServer) -> Baseline:
+def limited_baseline(limited_server: GenmcpProcess) -> Baseline:
     """One good generation on the limited server, so a balance has been seen before the bad inputs."""
     return anyio.run(_one_generation, limited_server)
 
@@ -204,7 +204,7 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("tool", "arguments", "phrases"), BAD_INPUTS)
 async def test_bad_input_is_refused_before_anything_is_spent(
-    limited_server: GenmcpServer,
+    limited_server: GenmcpProcess,
     limited_baseline: Baseline,
     tool: str,
     arguments: dict[str, Any],
@@ -236,7 +236,7 @@ async def test_bad_input_is_refused_before_anything_is_spent(
 # transport security, raw HTTP
 
 
-async def test_foreign_origin_is_refused(server: GenmcpServer) -> None:
+async def test_foreign_origin_is_refused(server: GenmcpProcess) -> None:
     async with httpx2.AsyncClient(timeout=10) as http:
         response = await http.post(
             server.mcp_url, json=INITIALIZE, headers={**MCP_HEADERS, "Origin": "http://evil.example"}
@@ -244,20 +244,22 @@ async def test_foreign_origin_is_refused(server: GenmcpServer) -> None:
     assert response.status_code == 403, response.text
 
 
-async def test_foreign_host_is_refused(server: GenmcpServer) -> None:
+async def test_foreign_host_is_refused(server: GenmcpProcess) -> None:
     async with httpx2.AsyncClient(timeout=10) as http:
         response = await http.post(server.mcp_url, json=INITIALIZE, headers={**MCP_HEADERS, "Host": "evil.example"})
     assert response.status_code == 421, response.text
 
 
-async def test_loopback_request_without_origin_passes_the_guards(server: GenmcpServer) -> None:
-    async with httpx2.AsyncClient(timeout=10) as http:
-        async with http.stream("POST", server.mcp_url, json=INITIALIZE, headers=MCP_HEADERS) as response:
-            assert response.status_code == 200
-            assert "mcp-session-id" in response.headers
+async def test_loopback_request_without_origin_passes_the_guards(server: GenmcpProcess) -> None:
+    async with (
+        httpx2.AsyncClient(timeout=10) as http,
+        http.stream("POST", server.mcp_url, json=INITIALIZE, headers=MCP_HEADERS) as response,
+    ):
+        assert response.status_code == 200
+        assert "mcp-session-id" in response.headers
 
 
-async def test_body_over_the_limit_is_refused(limited_server: GenmcpServer) -> None:
+async def test_body_over_the_limit_is_refused(limited_server: GenmcpProcess) -> None:
     body = json.loads(json.dumps(INITIALIZE))
     body["params"]["padding"] = "x" * 100_000
     payload = json.dumps(body).encode()
@@ -267,7 +269,7 @@ async def test_body_over_the_limit_is_refused(limited_server: GenmcpServer) -> N
     assert response.status_code == 413, response.text
 
 
-async def test_healthz_reports_sandbox(server: GenmcpServer) -> None:
+async def test_healthz_reports_sandbox(server: GenmcpProcess) -> None:
     async with httpx2.AsyncClient(timeout=10) as http:
         response = await http.get(f"{server.base_url}/healthz")
     assert response.status_code == 200
@@ -282,42 +284,39 @@ async def test_healthz_reports_sandbox(server: GenmcpServer) -> None:
 # the command line
 
 
-async def _genmcp(args: list[str], env: dict[str, str], cwd: str) -> tuple[int, str, str]:
-    with anyio.fail_after(30):
-        done = await anyio.run_process([GENMCP, *args], env=env, cwd=cwd, check=False)
-    return done.returncode, done.stdout.decode(), done.stderr.decode()
+def _genmcp(args: list[str], workdir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`genmcp <args>` in `workdir`, with a registry there and the e2e environment."""
+    return run_genmcp(args, workdir=workdir, env=clean_env(workdir, **sandbox_env(**extra_env)))
 
 
-async def test_public_bind_without_insecure_is_refused(tmp_path: Path) -> None:
-    code, _out, err = await _genmcp(
-        ["serve", "--sandbox", "--host", "0.0.0.0", "--port", str(free_port())], clean_env(tmp_path), str(tmp_path)
-    )
-    assert code != 0
-    assert "--insecure" in err
-    assert "0.0.0.0" in err
+def test_public_bind_without_insecure_is_refused(tmp_path: Path) -> None:
+    done = _genmcp(["serve", "--sandbox", "--host", "0.0.0.0", "--port", str(free_port())], tmp_path)
+    assert done.returncode != 0
+    assert "--insecure" in done.stderr
+    assert "0.0.0.0" in done.stderr
 
 
-async def test_invalid_config_value_names_the_key_and_variable(tmp_path: Path) -> None:
-    env = clean_env(tmp_path, GENMCP_JOBS__WAIT_SECONDS="abc")
-    code, _out, err = await _genmcp(["serve", "--port", str(free_port())], env, str(tmp_path))
-    assert code == 2, err
-    assert "jobs.wait_seconds" in err
-    assert "GENMCP_JOBS__WAIT_SECONDS" in err
+def test_invalid_config_value_names_the_key_and_variable(tmp_path: Path) -> None:
+    done = _genmcp(["serve", "--port", str(free_port())], tmp_path, GENMCP_JOBS__WAIT_SECONDS="abc")
+    assert done.returncode == 2, done.stderr
+    assert "jobs.wait_seconds" in done.stderr
+    assert "GENMCP_JOBS__WAIT_SECONDS" in done.stderr
 
 
-async def test_tools_command_prints_one_line_per_tool(server: GenmcpServer, tmp_path: Path) -> None:
-    code, out, err = await _genmcp(["tools", "--sandbox"], clean_env(tmp_path), str(tmp_path))
-    assert code == 0, err
-    lines = out.splitlines()
+async def test_tools_command_prints_one_line_per_tool(server: GenmcpProcess, tmp_path: Path) -> None:
+    done = await anyio.to_thread.run_sync(_genmcp, ["tools", "--sandbox"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
     names = [line.split()[0] for line in lines]
-    assert set(names) >= TOOLS and len(names) == len(set(names)), out
+    assert set(names) >= TOOLS, done.stdout
+    assert len(names) == len(set(names)), done.stdout
     assert all(line.startswith(name + " ") for line, name in zip(lines, names, strict=True))
     # The same tools, in the same order, as a server with the same configuration lists over MCP.
     async with Client(server.mcp_url) as client:
         assert names == [tool.name for tool in (await client.list_tools()).tools]
 
 
-async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpServer) -> None:
+async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpProcess) -> None:
     async with Client(server.mcp_url + "/kolbo") as client:
         kolbo = {tool.name for tool in (await client.list_tools()).tools}
     async with Client(server.mcp_url + "/conceptviz") as client:
@@ -334,7 +333,7 @@ async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpSe
     assert structured(result)["status"] == "running"
 
 
-async def test_a_kolbo_video_outlives_the_budget_and_poll_finishes_it(server: GenmcpServer) -> None:
+async def test_a_kolbo_video_outlives_the_budget_and_poll_finishes_it(server: GenmcpProcess) -> None:
     progress = ProgressRecorder()
     async with Client(server.mcp_url) as client:
         started = await client.call_tool(

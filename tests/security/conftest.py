@@ -7,8 +7,8 @@
 - **Simulators on loopback.** `SimHost` serves provider simulators on their own loopback ports from a thread, so they
   outlive a genmcp process killed by a test, and a test can count their requests and inject faults. `Hold` wraps a
   simulator app so that one request is held (before or after the simulator handled it) until released.
-- **genmcp processes.** `start_genmcp` runs the real console script with a TOML config on a free port and waits for
-  its start-up line (bounded); `GenmcpProcess` kills, terminates and reads its stderr.
+- **genmcp processes.** `tests.harness.process` runs the real console script (`start_genmcp` with a TOML config from
+  `tests.harness.settings.settings_data`); `genmcp_server` also checks its stderr for secrets when it stops.
 - **In-process HTTP.** `serving` runs a runtime's ASGI app (lifespan included) so the real MCP client can talk to it
   over `httpx2.ASGITransport`, with request headers (tokens, caller keys).
 """
@@ -16,13 +16,8 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -35,13 +30,14 @@ import anyio
 import httpx2
 import pytest
 import uvicorn
+from anyio.abc import TaskStatus
+from anyio.from_thread import start_blocking_portal
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from providers.cosmiq.simulator import CosmiqAccount, CosmiqSimulator
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
@@ -49,16 +45,13 @@ from providers.masko.simulator import MaskoAccount, MaskoSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
 from server.http import BearerGate
-from server.config import Settings, load_settings
 from server.redaction import RedactingFilter, Redactor
 from server.sandbox import _QuietServer
+from tests.harness.process import START_TIMEOUT, STOP_TIMEOUT, GenmcpProcess, start_genmcp
+from tests.harness.process import pytest_runtest_makereport as pytest_runtest_makereport
 
 ROOT = Path(__file__).resolve().parents[2]
 """The source tree: its paths must never reach a client."""
-GENMCP = str(Path(sys.executable).parent / "genmcp")
-READY_LINE = b"Application startup complete"
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
 
 CANARIES: dict[str, str] = {
     "cosmiq": "csk_CANARY_7f3a91c2e4b65d08",
@@ -188,10 +181,10 @@ def leaks(leak_log: list[tuple[str, str, str]], request: pytest.FixtureRequest) 
     assert not found, f"secrets leaked: {found}"
 
 
-async def wait_event(event: threading.Event, timeout: float, what: str) -> None:
-    """Wait (bounded) for something another thread or process signals; a worker thread blocks on the event."""
-    if not await anyio.to_thread.run_sync(event.wait, timeout, abandon_on_cancel=True):
-        pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+async def wait_event(event: threading.Event, seconds: float, what: str) -> None:
+    """Wait (at most `seconds`) for something another thread or process signals; a worker thread blocks on it."""
+    if not await anyio.to_thread.run_sync(event.wait, seconds, abandon_on_cancel=True):
+        pytest.fail(f"timed out after {seconds:g} s waiting for {what}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -220,37 +213,7 @@ def error_code(result: CallToolResult) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# settings and simulators
-
-
-def _merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:
-    for key, value in layer.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = dict(value) if isinstance(value, Mapping) else value
-
-
-def config_for(
-    tmp_path: Path, providers: Mapping[str, Mapping[str, Any]], **sections: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A live (sandbox off) configuration with its registry and artifacts under `tmp_path`."""
-    config: dict[str, Any] = {
-        "jobs": {"db_path": str(tmp_path / "jobs.sqlite3"), "wait_seconds": 45, "max_wait_seconds": 55},
-        "artifacts": {"dir": str(tmp_path / "artifacts")},
-        "sandbox": {"mode": "off"},
-        "upstream": {"backoff_base": 0.5, "backoff_max": 4},
-        "providers": {name: dict(conf) for name, conf in providers.items()},
-    }
-    _merge(config, sections)
-    return config
-
-
-def settings_for(tmp_path: Path, providers: Mapping[str, Mapping[str, Any]], **sections: Mapping[str, Any]) -> Settings:
-    """Validated settings for `config_for`."""
-    return load_settings(
-        None, env={}, provider_names=[p.name for p in PROVIDERS], overrides=config_for(tmp_path, providers, **sections)
-    )
+# simulators
 
 
 def canary_simulators(
@@ -298,7 +261,9 @@ class Wrapped:
 
 
 class SimHost:
-    """Simulators served from a thread, each on its own loopback port (so genmcp processes can be killed)."""
+    """Simulators served on their own loopback ports by an event loop in a thread of its own, so that they outlive
+    the genmcp processes a test kills and answer while the test's own loop waits. A failure of theirs is raised
+    when the block is entered or left."""
 
     def __init__(self, sims: Mapping[str, Any]) -> None:
         self.sims = dict(sims)
@@ -317,49 +282,44 @@ class SimHost:
             )
             for name, sim in self.sims.items()
         }
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sim-host", daemon=True)
-        self.error: BaseException | None = None
+        self._stack = contextlib.ExitStack()
 
-    def _run(self) -> None:
-        async def main() -> None:
+    async def _serve(self, *, task_status: TaskStatus[anyio.Event] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve every simulator until the event handed to `task_status` is set."""
+        try:
             async with contextlib.AsyncExitStack() as stack:
-                for sim in self.sims.values():
-                    target = getattr(sim, "sim", sim)
-                    if isinstance(target, contextlib.AbstractAsyncContextManager):
-                        await stack.enter_async_context(target)
+                with anyio.fail_after(START_TIMEOUT):
+                    for sim in self.sims.values():
+                        target = getattr(sim, "sim", sim)
+                        if isinstance(target, contextlib.AbstractAsyncContextManager):
+                            await stack.enter_async_context(target)
+                stop = anyio.Event()
                 async with anyio.create_task_group() as group:
                     for name, server in self._servers.items():
                         group.start_soon(server.serve, [self._sockets[name]])
                     # The sockets already listen: a request sent before uvicorn accepts waits in the backlog.
-                    self._ready.set()
-                    await anyio.to_thread.run_sync(self._stop.wait, abandon_on_cancel=True)
+                    task_status.started(stop)
+                    await stop.wait()
                     for server in self._servers.values():
                         server.should_exit = True
-
-        try:
-            anyio.run(main)
-        except BaseException as exc:  # reported by __enter__/__exit__
-            self.error = exc
         finally:
             for sock in self._sockets.values():
                 sock.close()
-            self._ready.set()
 
     def __enter__(self) -> SimHost:
-        self._thread.start()
-        assert self._ready.wait(15), "simulators did not start"
-        if self.error is not None:
-            raise self.error
+        with contextlib.ExitStack() as stack:  # if the simulators fail to start, their loop is stopped here
+            self._portal = stack.enter_context(start_blocking_portal(name="sim-host"))
+            self._serving, self._stop = self._portal.start_task(self._serve, name="sim-host")
+            self._stack = stack.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(STOP_TIMEOUT)
-        assert not self._thread.is_alive(), "simulators did not stop"
-        if self.error is not None:
-            raise self.error
+        with self._stack:  # leaving it stops the loop; with an error in flight, what still runs there is cancelled
+            self._portal.call(self._stop.set)
+            try:
+                self._serving.result(STOP_TIMEOUT)  # raises what failed while they served
+            except TimeoutError:
+                pytest.fail(f"the simulators did not stop within {STOP_TIMEOUT:g} s")
 
 
 class Hold:
@@ -417,147 +377,13 @@ class Hold:
 # genmcp processes
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The inherited environment without provider keys or genmcp settings."""
-    env = {k: v for k, v in os.environ.items() if not (k.endswith("_API_KEY") or k.startswith("GENMCP_"))}
-    env.update(extra)
-    return env
-
-
-def toml(data: Mapping[str, Any]) -> str:
-    """A small TOML writer for configs (strings, numbers, booleans, lists of those, nested tables)."""
-    lines: list[str] = []
-
-    def table(prefix: str, values: Mapping[str, Any]) -> None:
-        scalars = {k: v for k, v in values.items() if not isinstance(v, Mapping)}
-        if prefix and scalars:
-            lines.append(f"[{prefix}]")
-        for key, value in scalars.items():
-            lines.append(f"{json.dumps(key)} = {json.dumps(value)}")
-        for key, value in values.items():
-            if isinstance(value, Mapping):
-                table(f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key), value)
-
-    table("", data)
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class GenmcpProcess:
-    """A `genmcp serve` process started by a test."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    workdir: Path
-    stderr_path: Path
-    follower: threading.Thread
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.base_url}/mcp"
-
-    def stderr(self) -> str:
-        try:
-            return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def _reap(self) -> None:
-        self.follower.join(STOP_TIMEOUT)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-    def kill(self) -> None:
-        """kill -9, and reap."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(STOP_TIMEOUT)
-        self._reap()
-
-    def terminate(self, timeout: float = STOP_TIMEOUT) -> float:
-        """SIGTERM; the seconds it took to exit (killed after `timeout`)."""
-        started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT)
-        took = time.monotonic() - started
-        self._reap()
-        return took
-
-
-def _follow(process: subprocess.Popen[bytes], path: Path, ready: threading.Event) -> None:
-    assert process.stderr is not None
-    with path.open("ab") as sink:
-        for line in process.stderr:
-            sink.write(line)
-            sink.flush()
-            if READY_LINE in line:
-                ready.set()
-    ready.set()
-
-
-def start_genmcp(
-    workdir: Path,
-    config: Mapping[str, Any],
-    *,
-    host: str = "127.0.0.1",
-    port: int | None = None,
-    args: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
-    name: str = "genmcp",
-) -> GenmcpProcess:
-    """Start `genmcp serve --config <toml>` and wait (bounded) for its start-up line and `/healthz`."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / f"{name}.toml"
-    config_path.write_text(toml(config), encoding="utf-8")
-    port = port or free_port()
-    stderr_path = workdir / f"{name}.stderr.log"
-    process = subprocess.Popen(
-        [GENMCP, "serve", "--config", str(config_path), "--host", host, "--port", str(port), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=clean_env(**(env or {})),
-        cwd=workdir,
-    )
-    ready = threading.Event()
-    follower = threading.Thread(target=_follow, args=(process, stderr_path, ready), daemon=True)
-    follower.start()
-    server = GenmcpProcess(process, port, workdir, stderr_path, follower)
-    if not ready.wait(START_TIMEOUT) or process.poll() is not None:
-        server.kill()
-        pytest.fail(f"genmcp did not start:\n{server.stderr()}")
-    response = httpx2.get(f"{server.base_url}/healthz", timeout=5)
-    assert response.status_code == 200, server.stderr()
-    return server
-
-
 @contextlib.contextmanager
 def genmcp_server(workdir: Path, config: Mapping[str, Any], **options: Any) -> Iterator[GenmcpProcess]:
-    """`start_genmcp`, stopped afterwards; its stderr must carry no secret."""
-    server = start_genmcp(workdir, config, **options)
-    try:
+    """`start_genmcp` with `config`, stopped afterwards; its stderr must carry no secret."""
+    with start_genmcp(workdir, config=config, **options) as server:
         yield server
-    finally:
-        server.terminate()
-        leaked = secrets_in(server.stderr())
-        assert not leaked, f"stderr of genmcp carries secrets: {[s[:12] for s in leaked]}"
+    leaked = secrets_in(server.stderr())
+    assert not leaked, f"stderr of genmcp carries secrets: {[s[:12] for s in leaked]}"
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,14 +21,13 @@ from starlette.types import ASGIApp
 from server.app import Runtime
 from server.artifacts import Artifact, FileArtifactStore
 from tests.harness.clock import FakeClock
+from tests.harness.process import start_genmcp
+from tests.harness.settings import build_settings, settings_data
 from tests.security.conftest import (
     CANARIES,
     Leaks,
     asgi_get,
     asgi_http,
-    config_for,
-    settings_for,
-    start_genmcp,
 )
 
 pytestmark = pytest.mark.anyio
@@ -53,27 +53,27 @@ def anyio_backend() -> str:
 @asynccontextmanager
 async def _held(tmp_path: Path) -> AsyncIterator[Held]:
     clock = FakeClock()
-    settings = settings_for(
+    settings = build_settings(
         tmp_path,
-        {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
+        providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
         artifacts={"ttl_seconds": 3600},
     )
     runtime = Runtime(settings, clock=clock)
-    store = runtime.artifacts
-    files = {
-        "png": store.put(PNG, mime_type="image/png", filename="picture.png"),
-        "svg": store.put(SVG, mime_type="image/svg+xml", filename="drawing.svg"),
-        "html": store.put(HTML, mime_type="text/html", filename="page.html"),
-        "xml": store.put(b"<?xml version='1.0'?><x/>", mime_type="application/xml", filename="data.xml"),
-        "js": store.put(b"alert(1)", mime_type="text/javascript", filename="run.js"),
-        "zip": store.put(b"PK\x03\x04", mime_type="application/zip", filename="pages.zip"),
-        "pdf": store.put(b"%PDF-1.7", mime_type="application/pdf", filename="doc.pdf"),
-        "evil-name": store.put(
-            PNG, mime_type="image/png", filename="a\"b\r\nSet-Cookie: session=1; x='../../etc/passwd'.png"
-        ),
-        "unicode-name": store.put(PNG, mime_type="image/png", filename="Ünïcødé 图像.png"),
-    }
-    async with runtime:
+    async with runtime:  # the store is used once the runtime has started (and opened it)
+        store = runtime.artifacts
+        files = {
+            "png": store.put(PNG, mime_type="image/png", filename="picture.png"),
+            "svg": store.put(SVG, mime_type="image/svg+xml", filename="drawing.svg"),
+            "html": store.put(HTML, mime_type="text/html", filename="page.html"),
+            "xml": store.put(b"<?xml version='1.0'?><x/>", mime_type="application/xml", filename="data.xml"),
+            "js": store.put(b"alert(1)", mime_type="text/javascript", filename="run.js"),
+            "zip": store.put(b"PK\x03\x04", mime_type="application/zip", filename="pages.zip"),
+            "pdf": store.put(b"%PDF-1.7", mime_type="application/pdf", filename="doc.pdf"),
+            "evil-name": store.put(
+                PNG, mime_type="image/png", filename="a\"b\r\nSet-Cookie: session=1; x='../../etc/passwd'.png"
+            ),
+            "unicode-name": store.put(PNG, mime_type="image/png", filename="Ünïcødé 图像.png"),
+        }
         yield Held(runtime, runtime.http_app(), clock, files)
 
 
@@ -219,17 +219,17 @@ def _raw_get(port: int, path: bytes) -> tuple[int, bytes]:
 
 @pytest.mark.e2e
 def test_traversal_over_a_real_socket_is_404(tmp_path: Path) -> None:
-    config = config_for(tmp_path, {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9"}})
-    store = FileArtifactStore(tmp_path / "artifacts", ttl_seconds=3600, clock=lambda: __import__("time").time())
-    kept = store.put(PNG, mime_type="image/png", filename="kept.png")
-    server = start_genmcp(tmp_path, config)
-    try:
+    config = settings_data(
+        tmp_path, providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9"}}
+    )
+    with start_genmcp(tmp_path, config=config) as server:
+        # A file of the server's store, put beside it once it has started (and made its directory).
+        store = FileArtifactStore(tmp_path / "artifacts", ttl_seconds=3600, clock=time.time)
+        kept = store.put(PNG, mime_type="image/png", filename="kept.png")
         assert _raw_get(server.port, f"/artifacts/{kept.id}".encode())[0] == 200
-        for raw in TRAVERSALS[:10] + [b"/artifacts/../../../../etc/passwd", f"/artifacts/{kept.id}.json".encode()]:
+        for raw in [*TRAVERSALS[:10], b"/artifacts/../../../../etc/passwd", f"/artifacts/{kept.id}.json".encode()]:
             status, response = _raw_get(server.port, raw.replace(b"{id}", kept.id.encode()))
             assert status in (400, 404), (raw, status)
             assert b"SQLite format 3" not in response
             assert b"root:" not in response
             assert b'"mime_type"' not in response
-    finally:
-        server.terminate()

@@ -22,23 +22,22 @@ from pydantic import SecretStr
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from server.auth import GenmcpTokenVerifier
+from tests.harness.process import GenmcpProcess, start_genmcp
+from tests.harness.settings import settings_data
 from tests.security.conftest import (
     CANARIES,
     CLIENT_KEY,
     INITIALIZE,
     MCP_HEADERS,
     TOKENS,
-    GenmcpProcess,
     Leaks,
     SimHost,
     canary_providers,
-    config_for,
     connect,
     data,
     error_code,
     genmcp_server,
     secrets_in,
-    start_genmcp,
     text,
 )
 
@@ -69,7 +68,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
     with SimHost({"conceptviz": conceptviz, "kolbo": kolbo}) as host:
         providers = canary_providers(host.urls)
         providers["conceptviz"]["allow_client_keys"] = True
-        config = config_for(workdir, providers, auth={"tokens": TOKENS})
+        config = settings_data(workdir, providers=providers, auth={"tokens": TOKENS})
         # Binding every interface is allowed because tokens are configured.
         with genmcp_server(workdir, config, host="0.0.0.0") as server:
             yield Guarded(conceptviz, kolbo, server, workdir)
@@ -122,7 +121,7 @@ async def test_each_named_token_works(guarded: Guarded, leaks: Leaks, name: str)
 
 
 async def test_a_public_bind_with_tokens_starts_and_requires_them(guarded: Guarded) -> None:
-    assert "0.0.0.0" in guarded.server.process.args  # type: ignore[operator]
+    assert "0.0.0.0" in guarded.server.command
     assert "MCP endpoint: http://0.0.0.0:" in guarded.server.stderr()
     assert (await _initialize(guarded.server.mcp_url, {})).status_code == 401
     assert (await _initialize(guarded.server.mcp_url, ALICE)).status_code == 200
@@ -176,13 +175,15 @@ def test_tokens_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_a_token_removed_from_the_config_is_refused_after_restart(tmp_path: Path) -> None:
     providers = {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9/api/v1"}}
-    first = start_genmcp(tmp_path, config_for(tmp_path, providers, auth={"tokens": TOKENS}))
+    first = start_genmcp(tmp_path, config=settings_data(tmp_path, providers=providers, auth={"tokens": TOKENS}))
     try:
         assert (await _initialize(first.mcp_url, ALICE)).status_code == 200
         assert (await _initialize(first.mcp_url, BOB)).status_code == 200
     finally:
         first.terminate()
-    second = start_genmcp(tmp_path, config_for(tmp_path, providers, auth={"tokens": {"alice": TOKENS["alice"]}}))
+    second = start_genmcp(
+        tmp_path, config=settings_data(tmp_path, providers=providers, auth={"tokens": {"alice": TOKENS["alice"]}})
+    )
     try:
         assert (await _initialize(second.mcp_url, BOB)).status_code == 401
         assert (await _initialize(second.mcp_url, ALICE)).status_code == 200
@@ -208,7 +209,8 @@ async def test_b_cannot_poll_a_job_of_a(guarded: Guarded, leaks: Leaks) -> None:
     handle = await _alice_job(guarded, leaks, "conceptviz_generate", {"prompt": "alice's secret plan", "wait": 0})
     async with connect(guarded.server.mcp_url, BOB) as bob:
         polled = leaks.result("poll", await bob.call_tool("poll", {"job": handle, "wait": 0}))
-    assert polled.is_error and error_code(polled) == "not_found", text(polled)
+    assert polled.is_error, text(polled)
+    assert error_code(polled) == "not_found", text(polled)
     assert "alice's secret plan" not in polled.model_dump_json()
 
 
@@ -217,7 +219,8 @@ async def test_b_cannot_cancel_a_job_of_a(guarded: Guarded, leaks: Leaks) -> Non
     cancels = guarded.kolbo.requests.count("POST /api/v1/generate/", prefix=True)
     async with connect(guarded.server.mcp_url, BOB) as bob:
         cancelled = leaks.result("cancel", await bob.call_tool("cancel", {"job": handle}))
-    assert cancelled.is_error and error_code(cancelled) == "not_found", text(cancelled)
+    assert cancelled.is_error, text(cancelled)
+    assert error_code(cancelled) == "not_found", text(cancelled)
     # No cancel request went upstream on Bob's behalf.
     assert guarded.kolbo.requests.count("POST /api/v1/generate/", prefix=True) == cancels
 
@@ -258,7 +261,8 @@ async def test_a_callers_own_key_is_used_upstream_for_that_request_only(guarded:
         refused = leaks.result("poll", await plain.call_tool("poll", {"job": job, "wait": 0}))
     assert not other.is_error
     assert _upstream_keys(guarded.conceptviz, start) == [f"Bearer {CANARIES['conceptviz']}"]
-    assert refused.is_error and error_code(refused) == "not_found", text(refused)
+    assert refused.is_error, text(refused)
+    assert error_code(refused) == "not_found", text(refused)
     assert guarded.conceptviz.tasks[job.split(":", 1)[1]].key == CLIENT_KEY
 
 
@@ -292,7 +296,8 @@ async def test_a_callers_key_is_never_stored_or_logged_even_when_upstream_echoes
     )
     async with connect(guarded.server.mcp_url, {**ALICE, "X-Conceptviz-Api-Key": wrong}) as client:
         refused = await client.call_tool("conceptviz_generate", {"prompt": "echo", "wait": 0})
-    assert refused.is_error and error_code(refused) == "invalid_input", text(refused)
+    assert refused.is_error, text(refused)
+    assert error_code(refused) == "invalid_input", text(refused)
     assert wrong not in refused.model_dump_json()
     assert "[redacted]" in refused.model_dump_json()
     guarded.conceptviz.faults.add(
@@ -339,5 +344,6 @@ async def test_a_malformed_own_key_is_refused_before_anything_is_sent(guarded: G
     for value in ("short", "x" * 600, "cvk_with space_00000"):
         async with connect(guarded.server.mcp_url, {**ALICE, "X-Conceptviz-Api-Key": value}) as client:
             refused = leaks.result("bad", await client.call_tool("conceptviz_generate", {"prompt": "x", "wait": 0}))
-        assert refused.is_error and error_code(refused) == "invalid_input", text(refused)
+        assert refused.is_error, text(refused)
+        assert error_code(refused) == "invalid_input", text(refused)
     assert guarded.conceptviz.requests.total == before

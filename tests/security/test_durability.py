@@ -27,19 +27,17 @@ from mcp import Client
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.clock import FakeClock
+from tests.harness.process import GenmcpProcess, start_genmcp
+from tests.harness.settings import build_settings, settings_data
 from tests.security.conftest import (
     CANARIES,
-    GenmcpProcess,
     Hold,
     Leaks,
     SimHost,
     Wrapped,
-    config_for,
     connect,
     data,
     secrets_in,
-    settings_for,
-    start_genmcp,
     text,
     wait_event,
 )
@@ -88,9 +86,9 @@ def fresh(upstream: Upstream) -> Iterator[Upstream]:
 
 
 def _config(workdir: Path, upstream: Upstream) -> dict[str, Any]:
-    return config_for(
+    return settings_data(
         workdir,
-        {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": upstream.url + "/api/v1"}},
+        providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": upstream.url + "/api/v1"}},
         limits={"calls_per_minute": 0, "concurrent_calls": 0},
     )
 
@@ -130,7 +128,7 @@ async def _kill_during(server: GenmcpProcess, hold: Hold, tool: str, arguments: 
 
 def _restart(workdir: Path, upstream: Upstream, leaks: Leaks, first: GenmcpProcess) -> GenmcpProcess:
     leaks.add("stderr-before-kill", first.stderr())
-    return start_genmcp(workdir, _config(workdir, upstream), name="restarted")
+    return start_genmcp(workdir, config=_config(workdir, upstream), name="restarted")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -138,7 +136,7 @@ def _restart(workdir: Path, upstream: Upstream, leaks: Leaks, first: GenmcpProce
 
 async def test_kill_before_the_post_reached_upstream(tmp_path: Path, fresh: Upstream, leaks: Leaks) -> None:
     posts, tasks = fresh.posts(), len(fresh.sim.tasks)
-    server = start_genmcp(tmp_path, _config(tmp_path, fresh))
+    server = start_genmcp(tmp_path, config=_config(tmp_path, fresh))
     fresh.post.arm("before")
     await _kill_during(server, fresh.post, "conceptviz_generate", {"prompt": "killed before the POST", "wait": 30})
     fresh.post.release()
@@ -169,7 +167,7 @@ async def test_kill_after_upstream_accepted_but_before_the_id_was_stored(
 ) -> None:
     posts = fresh.posts()
     before = set(fresh.sim.tasks)
-    server = start_genmcp(tmp_path, _config(tmp_path, fresh))
+    server = start_genmcp(tmp_path, config=_config(tmp_path, fresh))
     fresh.post.arm("after")
     await _kill_during(server, fresh.post, "conceptviz_generate", {"prompt": "accepted, then killed", "wait": 30})
     fresh.post.release()
@@ -191,7 +189,8 @@ async def test_kill_after_upstream_accepted_but_before_the_id_was_stored(
     finally:
         restarted.terminate()
     leaks.add("stderr", restarted.stderr())
-    assert job["status"] == "submit_unknown" and job["error"]["charged"] is None, job
+    assert job["status"] == "submit_unknown", job
+    assert job["error"]["charged"] is None, job
     assert "may have been charged" in job["error"]["message"]
     assert data(adopted)["status"] == "completed", text(adopted)
     assert fresh.posts() == posts + 1, "the paid POST was sent again"
@@ -199,7 +198,7 @@ async def test_kill_after_upstream_accepted_but_before_the_id_was_stored(
 
 async def test_kill_mid_poll_then_polling_resumes(tmp_path: Path, fresh: Upstream, leaks: Leaks) -> None:
     posts = fresh.posts()
-    server = start_genmcp(tmp_path, _config(tmp_path, fresh))
+    server = start_genmcp(tmp_path, config=_config(tmp_path, fresh))
     async with connect(server.mcp_url) as client:
         started = data(leaks.result("start", await client.call_tool("conceptviz_generate", {"prompt": "p", "wait": 0})))
     handle = started["job"]
@@ -225,7 +224,7 @@ async def test_kill_mid_poll_then_polling_resumes(tmp_path: Path, fresh: Upstrea
 
 async def test_sigterm_with_open_streams_and_jobs_in_flight(tmp_path: Path, fresh: Upstream, leaks: Leaks) -> None:
     posts = fresh.posts()
-    server = start_genmcp(tmp_path, _config(tmp_path, fresh))
+    server = start_genmcp(tmp_path, config=_config(tmp_path, fresh))
     fresh.poll.arm("before")
     took = -1.0
     async with anyio.create_task_group() as group:
@@ -250,9 +249,11 @@ async def test_sigterm_with_open_streams_and_jobs_in_flight(tmp_path: Path, fres
     fresh.poll.release()
 
     # uvicorn gives open connections 5 s to finish, then the runtime stops its background work.
-    assert server.process.returncode is not None and took < 9.0, f"SIGTERM took {took:.1f} s"
+    assert server.process.returncode is not None, f"SIGTERM took {took:.1f} s"
+    assert took < 9.0, f"SIGTERM took {took:.1f} s"
     (left,) = _records(tmp_path)
-    assert left["status"] == "running" and left["upstream_id"], left
+    assert left["status"] == "running", left
+    assert left["upstream_id"], left
     restarted = _restart(tmp_path, fresh, leaks, server)
     try:
         async with connect(restarted.mcp_url) as client:
@@ -270,7 +271,9 @@ async def test_a_record_left_submitting_is_resolved_once_the_grace_has_passed(tm
     from server.jobs import JobRecord
 
     clock = FakeClock()
-    settings = settings_for(tmp_path, {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://c.test"}})
+    settings = build_settings(
+        tmp_path, providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://c.test"}}
+    )
     # A process killed a second ago left this record; genmcp restarts at once.
     orphan = JobRecord(
         provider="conceptviz", operation="generate", created_at=clock.wall() - 1, updated_at=clock.wall() - 1

@@ -26,6 +26,7 @@ from mcp_types import CallToolResult, Tool
 
 from server.app import Runtime
 from tests.harness.clock import FakeClock
+from tests.harness.settings import build_settings
 from tests.security.conftest import (
     BASE_PATHS,
     CANARIES,
@@ -34,7 +35,6 @@ from tests.security.conftest import (
     RecordingTransport,
     canary_simulators,
     secrets_in,
-    settings_for,
 )
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -183,7 +183,7 @@ async def _served(tmp: Path) -> AsyncIterator[tuple[Client, dict[str, Tool], Fak
         name: {"api_key": CANARIES[name], "base_url": f"https://{name}.test{BASE_PATHS[name]}"} for name in sims
     }
     runtime = Runtime(
-        settings_for(tmp, providers, limits={"calls_per_minute": 0, "concurrent_calls": 0}),
+        build_settings(tmp, providers=providers, limits={"calls_per_minute": 0, "concurrent_calls": 0}),
         clock=clock,
         transports={name: httpx2.ASGITransport(app=sim.app) for name, sim in sims.items()},
         fetch_transport=RecordingTransport(),  # nothing is ever really downloaded
@@ -197,14 +197,16 @@ async def _served(tmp: Path) -> AsyncIterator[tuple[Client, dict[str, Tool], Fak
 def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
     # Hypothesis keeps caches under its home directory (./.hypothesis by default): not in the work tree.
     set_hypothesis_home_dir(str(tmp_path_factory.mktemp("hypothesis")))
-    with anyio.from_thread.start_blocking_portal("asyncio") as portal:
-        with portal.wrap_async_context_manager(_served(tmp_path_factory.mktemp("fuzz"))) as (
+    with (
+        anyio.from_thread.start_blocking_portal("asyncio") as portal,
+        portal.wrap_async_context_manager(_served(tmp_path_factory.mktemp("fuzz"))) as (
             client,
             tools,
             clock,
             sims,
-        ):
-            yield Fuzz(portal, client, tools, clock, sims)
+        ),
+    ):
+        yield Fuzz(portal, client, tools, clock, sims)
 
 
 _INTERNALS = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\"|site-packages|\bline \d+, in ")
@@ -224,7 +226,8 @@ def _check(tool: str, arguments: dict[str, Any], answer: CallToolResult | MCPErr
             assert answer.is_error == (status == "failed"), content
         if answer.is_error:
             error = content.get("error") or {}
-            assert error.get("code") and error.get("message"), content
+            assert error.get("code"), content
+            assert error.get("message"), content
     leaks.add(tool, said)
     assert not _INTERNALS.search(said), f"{tool}({arguments!r:.300}) leaked internals: {said[:800]}"
     assert str(ROOT) not in said, f"{tool} leaked a source path: {said[:800]}"

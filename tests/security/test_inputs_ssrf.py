@@ -28,6 +28,7 @@ from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulato
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
+from tests.harness.settings import build_settings
 from tests.security.conftest import (
     CANARIES,
     IN_PROCESS,
@@ -37,7 +38,6 @@ from tests.security.conftest import (
     data,
     error_code,
     serving,
-    settings_for,
     text,
 )
 
@@ -112,9 +112,9 @@ async def inputs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Inpu
     univers = UniversSimulator(accounts={CANARIES["univers"]: UniversAccount()})
     kolbo = KolboSimulator(accounts={CANARIES["kolbo"]: KolboAccount()})
     conceptviz = ConceptVizSimulator(accounts={CANARIES["conceptviz"]: ConceptVizAccount()}, job_seconds=60)
-    settings = settings_for(
+    settings = build_settings(
         tmp,
-        {
+        providers={
             "univers": {"api_key": CANARIES["univers"], "base_url": "https://univers.test"},
             "kolbo": {"api_key": CANARIES["kolbo"], "base_url": "https://kolbo.test/api"},
             "conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"},
@@ -303,7 +303,8 @@ async def test_every_redirect_hop_is_checked_again(box: Inputs, leaks: Leaks, lo
     box.resolver.table["internal.example"] = [["192.168.0.10"]]
     box.fetch.answers["cdn.example/a.png"] = httpx2.Response(302, headers={"Location": location})
     result = await _image_call(box, leaks, "univers_generate", "http://cdn.example/a.png")
-    assert result.is_error and error_code(result) == "invalid_input", text(result)
+    assert result.is_error, text(result)
+    assert error_code(result) == "invalid_input", text(result)
     assert len(box.fetch.seen) == 1
     assert box.fetch.seen[0].url.host == PUBLIC
     assert box.upstream() == 0
@@ -324,7 +325,8 @@ async def test_downloads_are_capped_in_size(box: Inputs, leaks: Leaks) -> None:
     )
     for name in ("big", "declared"):
         result = await _image_call(box, leaks, "univers_generate", f"http://cdn.example/{name}.png")
-        assert error_code(result) == "invalid_input" and "byte limit" in text(result), text(result)
+        assert error_code(result) == "invalid_input", text(result)
+        assert "byte limit" in text(result), text(result)
     assert box.upstream() == 0
 
 
@@ -345,7 +347,8 @@ async def test_downloads_are_capped_in_time(box: Inputs, leaks: Leaks, style: st
     started = anyio.current_time()
     result = await _image_call(box, leaks, "kolbo_visual_dna_create", "http://slow.example/a.png")
     took = anyio.current_time() - started
-    assert error_code(result) == "invalid_input" and "longer than" in text(result), text(result)
+    assert error_code(result) == "invalid_input", text(result)
+    assert "longer than" in text(result), text(result)
     assert took < FETCH_TIMEOUT + 2.0
     assert box.upstream() == 0
 
@@ -415,7 +418,8 @@ async def test_base64_is_checked_by_length_before_it_is_decoded(
     for tool in BYTES_TOOLS:
         for value in (huge, "data:image/png;base64," + huge[11:]):
             result = await _image_call(box, leaks, tool, value)
-            assert error_code(result) == "invalid_input" and "larger than" in text(result), text(result)
+            assert error_code(result) == "invalid_input", text(result)
+            assert "larger than" in text(result), text(result)
     assert decoded == [], "an oversized payload was decoded"
     assert box.upstream() == 0
 
@@ -483,7 +487,9 @@ BAD_ARGUMENTS = [
     pytest.param("poll", {"job": f"conceptviz:{CANARIES['conceptviz']}"}, "not a job handle", id="poll-key-as-id"),
     pytest.param("jobs", {"limit": 10_000}, "limit", id="jobs-limit"),
     pytest.param("jobs", {"status": "all'; DROP TABLE jobs;--"}, "status", id="jobs-sql"),
-    pytest.param("credits", {"provider": "conceptviz", "base_url": "x"}, "base_url: not an accepted", id="credits-extra"),
+    pytest.param(
+        "credits", {"provider": "conceptviz", "base_url": "x"}, "base_url: not an accepted", id="credits-extra"
+    ),
 ]
 
 
@@ -524,10 +530,13 @@ async def test_a_disabled_provider_and_an_excluded_tool_cannot_be_called_by_name
 
 
 async def test_a_provider_endpoint_serves_only_that_providers_tools(box: Inputs, leaks: Leaks) -> None:
-    async with serving(box.runtime) as app, asgi_http(app) as http:
-        async with Client(streamable_http_client(f"{IN_PROCESS}/mcp/conceptviz", http_client=http)) as client:
-            names = {tool.name for tool in (await client.list_tools()).tools}
-            other = leaks.result("other", await client.call_tool("kolbo_generate_image", {"prompt": "x"}))
+    async with (
+        serving(box.runtime) as app,
+        asgi_http(app) as http,
+        Client(streamable_http_client(f"{IN_PROCESS}/mcp/conceptviz", http_client=http)) as client,
+    ):
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        other = leaks.result("other", await client.call_tool("kolbo_generate_image", {"prompt": "x"}))
     assert names == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
     assert other.is_error
     assert box.upstream() == 0
@@ -536,6 +545,7 @@ async def test_a_provider_endpoint_serves_only_that_providers_tools(box: Inputs,
 async def test_a_refused_input_is_an_error_even_with_wait_0(box: Inputs, leaks: Leaks) -> None:
     for url in ("http://169.254.169.254/latest/meta-data/", "http://[::1]/x.png", "file:///etc/passwd"):
         result = leaks.result("wait0", await box.client.call_tool("univers_generate", {"image": url, "wait": 0}))
-        assert result.is_error and error_code(result) == "invalid_input", text(result)
+        assert result.is_error, text(result)
+        assert error_code(result) == "invalid_input", text(result)
     assert box.upstream() == 0
     assert box.fetch.seen == []

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.clock import FakeClock
+from tests.harness.settings import build_settings
 from tests.security.conftest import (
     CANARIES,
     IN_PROCESS,
@@ -30,7 +31,6 @@ from tests.security.conftest import (
     data,
     error_code,
     serving,
-    settings_for,
     text,
 )
 
@@ -75,9 +75,9 @@ def _sim(clock: FakeClock) -> ConceptVizSimulator:
 def _runtime(
     tmp_path: Path, clock: FakeClock, transport: httpx2.AsyncBaseTransport, auth: bool = False, **limits: Any
 ) -> Runtime:
-    settings = settings_for(
+    settings = build_settings(
         tmp_path,
-        {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
+        providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
         limits={"calls_per_minute": 0, "concurrent_calls": 0, **limits},
         upstream={"max_retries": 0},
         **({"auth": {"tokens": TOKENS}} if auth else {}),
@@ -87,9 +87,11 @@ def _runtime(
 
 @asynccontextmanager
 async def _as(app: ASGIApp, token: str) -> AsyncIterator[Client]:
-    async with asgi_http(app, {"Authorization": f"Bearer {token}"}) as http:
-        async with Client(streamable_http_client(f"{IN_PROCESS}/mcp", http_client=http)) as client:
-            yield client
+    async with (
+        asgi_http(app, {"Authorization": f"Bearer {token}"}) as http,
+        Client(streamable_http_client(f"{IN_PROCESS}/mcp", http_client=http)) as client,
+    ):
+        yield client
 
 
 def _generate(n: int) -> dict[str, Any]:
@@ -103,26 +105,29 @@ def _generate(n: int) -> dict[str, Any]:
 async def test_the_rate_limit_answers_retry_after_and_sends_nothing(tmp_path: Path, leaks: Leaks) -> None:
     clock = FakeClock()
     sim = _sim(clock)
-    async with _runtime(tmp_path, clock, httpx2.ASGITransport(app=sim.app), calls_per_minute=3) as runtime:
-        async with Client(runtime.mcp) as client:
-            for n in range(3):
-                assert not (await client.call_tool("conceptviz_generate", _generate(n))).is_error
-            clock.advance(20)
-            refused = leaks.result("refused", await client.call_tool("conceptviz_generate", _generate(3)))
-            also = await client.call_tool("jobs", {})  # every tool counts
-            assert sim.requests.count(GENERATE) == 3
+    async with (
+        _runtime(tmp_path, clock, httpx2.ASGITransport(app=sim.app), calls_per_minute=3) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        for n in range(3):
+            assert not (await client.call_tool("conceptviz_generate", _generate(n))).is_error
+        clock.advance(20)
+        refused = leaks.result("refused", await client.call_tool("conceptviz_generate", _generate(3)))
+        also = await client.call_tool("jobs", {})  # every tool counts
+        assert sim.requests.count(GENERATE) == 3
 
-            assert refused.is_error and error_code(refused) == "rate_limited", text(refused)
-            error = data(refused)["error"]
-            assert error["retryable"] is True
-            assert error["charged"] is False
-            assert error["retry_after"] == 40
-            assert "Retry after 40 s" in text(refused)
-            assert also.is_error
-            assert error_code(also) == "rate_limited"
+        assert refused.is_error, text(refused)
+        assert error_code(refused) == "rate_limited", text(refused)
+        error = data(refused)["error"]
+        assert error["retryable"] is True
+        assert error["charged"] is False
+        assert error["retry_after"] == 40
+        assert "Retry after 40 s" in text(refused)
+        assert also.is_error
+        assert error_code(also) == "rate_limited"
 
-            clock.advance(41)  # the window has moved on
-            assert not (await client.call_tool("conceptviz_generate", _generate(4))).is_error
+        clock.advance(41)  # the window has moved on
+        assert not (await client.call_tool("conceptviz_generate", _generate(4))).is_error
     assert sim.requests.count(GENERATE) == 4
 
 
@@ -145,29 +150,32 @@ async def test_the_concurrency_cap_refuses_at_once_and_sends_nothing(tmp_path: P
     clock = FakeClock()
     sim = _sim(clock)
     gate = Gate(sim.app)
-    async with _runtime(tmp_path, clock, httpx2.ASGITransport(app=gate), concurrent_calls=1) as runtime:
-        async with Client(runtime.mcp) as client:
-            first: list[Any] = []
-            async with anyio.create_task_group() as group:
+    async with (
+        _runtime(tmp_path, clock, httpx2.ASGITransport(app=gate), concurrent_calls=1) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        first: list[Any] = []
+        async with anyio.create_task_group() as group:
 
-                async def hold() -> None:
-                    first.append(await client.call_tool("conceptviz_generate", _generate(1)))
+            async def hold() -> None:
+                first.append(await client.call_tool("conceptviz_generate", _generate(1)))
 
-                group.start_soon(hold)
-                try:
-                    with anyio.fail_after(5):
-                        while gate.arrived == 0:
-                            await anyio.lowlevel.checkpoint()
-                    refused = leaks.result("refused", await client.call_tool("conceptviz_generate", _generate(2)))
-                    assert refused.is_error and error_code(refused) == "rate_limited", text(refused)
-                    assert "already running" in text(refused)
-                    assert "wait=0" in text(refused)
-                    assert gate.arrived == 1
-                finally:
-                    gate.open.set()
-            assert not first[0].is_error
-            again = await client.call_tool("conceptviz_generate", _generate(3))
-            assert not again.is_error, text(again)
+            group.start_soon(hold)
+            try:
+                with anyio.fail_after(5):
+                    while gate.arrived == 0:
+                        await anyio.lowlevel.checkpoint()
+                refused = leaks.result("refused", await client.call_tool("conceptviz_generate", _generate(2)))
+                assert refused.is_error, text(refused)
+                assert error_code(refused) == "rate_limited", text(refused)
+                assert "already running" in text(refused)
+                assert "wait=0" in text(refused)
+                assert gate.arrived == 1
+            finally:
+                gate.open.set()
+        assert not first[0].is_error
+        again = await client.call_tool("conceptviz_generate", _generate(3))
+        assert not again.is_error, text(again)
     assert sim.requests.count(GENERATE) == 2
 
 
@@ -200,37 +208,39 @@ async def test_the_breaker_fails_fast_and_is_closed_by_a_cheap_read(tmp_path: Pa
     clock = FakeClock()
     sim = _sim(clock)
     flaky = FlakyTransport(sim.app)
-    async with _runtime(tmp_path, clock, flaky, breaker_threshold=3, breaker_cooldown=30) as runtime:
-        async with Client(runtime.mcp) as client:
-            sim.faults.add("POST", "/api/v1/generate", status=503, times=2)
-            flaky.fail = 0
-            for n in range(2):
-                failed = leaks.result("5xx", await client.call_tool("conceptviz_generate", _generate(n)))
-                assert error_code(failed) == "upstream_error", text(failed)
-            flaky.fail = 1  # the third failure in a row: no connection
-            failed = leaks.result("connect", await client.call_tool("conceptviz_generate", _generate(2)))
+    async with (
+        _runtime(tmp_path, clock, flaky, breaker_threshold=3, breaker_cooldown=30) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        sim.faults.add("POST", "/api/v1/generate", status=503, times=2)
+        flaky.fail = 0
+        for n in range(2):
+            failed = leaks.result("5xx", await client.call_tool("conceptviz_generate", _generate(n)))
             assert error_code(failed) == "upstream_error", text(failed)
-            seen = sim.requests.total
+        flaky.fail = 1  # the third failure in a row: no connection
+        failed = leaks.result("connect", await client.call_tool("conceptviz_generate", _generate(2)))
+        assert error_code(failed) == "upstream_error", text(failed)
+        seen = sim.requests.total
 
-            # Open: calls fail at once, nothing is sent.
-            for n in range(3):
-                fast = leaks.result("open", await client.call_tool("conceptviz_generate", _generate(10 + n)))
-                assert fast.is_error
-                assert error_code(fast) == "upstream_error"
-                assert "not sending it requests" in text(fast)
-                assert data(fast)["error"]["retry_after"] > 0
-                clock.advance(5)
-            assert sim.requests.total == seen
+        # Open: calls fail at once, nothing is sent.
+        for n in range(3):
+            fast = leaks.result("open", await client.call_tool("conceptviz_generate", _generate(10 + n)))
+            assert fast.is_error
+            assert error_code(fast) == "upstream_error"
+            assert "not sending it requests" in text(fast)
+            assert data(fast)["error"]["retry_after"] > 0
+            clock.advance(5)
+        assert sim.requests.total == seen
 
-            # After the cool-down, one probe: a free authenticated read, never a paid POST.
-            clock.advance(30)
-            before = len(sim.requests.entries)
-            ok = leaks.result("probe", await client.call_tool("conceptviz_generate", _generate(20)))
-            assert not ok.is_error, text(ok)
-            after = [r.key for r in list(sim.requests.entries)[before:]]
-            assert after[0].startswith("GET /api/v1/task/"), after
-            assert after[1:] == [GENERATE], after
-            assert runtime.providers["conceptviz"].client.breaker.open is False
+        # After the cool-down, one probe: a free authenticated read, never a paid POST.
+        clock.advance(30)
+        before = len(sim.requests.entries)
+        ok = leaks.result("probe", await client.call_tool("conceptviz_generate", _generate(20)))
+        assert not ok.is_error, text(ok)
+        after = [r.key for r in list(sim.requests.entries)[before:]]
+        assert after[0].startswith("GET /api/v1/task/"), after
+        assert after[1:] == [GENERATE], after
+        assert runtime.providers["conceptviz"].client.breaker.open is False
 
 
 async def test_a_failed_probe_keeps_the_breaker_open_without_any_post(tmp_path: Path, leaks: Leaks) -> None:

@@ -20,7 +20,14 @@ from PIL import Image
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
-from tests.security.conftest import CANARIES, Leaks, data, error_code, settings_for, text
+from tests.harness.settings import build_settings
+from tests.security.conftest import (
+    CANARIES,
+    Leaks,
+    data,
+    error_code,
+    text,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -81,9 +88,9 @@ async def files(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Files
     allowed = _layout(root)
     univers = UniversSimulator(accounts={CANARIES["univers"]: UniversAccount()})
     kolbo = KolboSimulator(accounts={CANARIES["kolbo"]: KolboAccount()})
-    settings = settings_for(
+    settings = build_settings(
         root / "state",
-        {
+        providers={
             "univers": {"api_key": CANARIES["univers"], "base_url": "https://univers.test"},
             "kolbo": {"api_key": CANARIES["kolbo"], "base_url": "https://kolbo.test/api"},
         },
@@ -135,7 +142,8 @@ async def test_paths_that_leave_the_allowed_directories_are_refused(
 ) -> None:
     value = path.format(allowed=box.allowed, root=box.root)
     result = await _call(box, leaks, tool, value)
-    assert result.is_error and error_code(result) == "invalid_input", text(result)
+    assert result.is_error, text(result)
+    assert error_code(result) == "invalid_input", text(result)
     assert phrase in text(result), text(result)
     assert box.upstream() == 0
 
@@ -157,7 +165,8 @@ async def test_files_inside_that_are_not_images_are_never_uploaded(
     box: Files, leaks: Leaks, tool: str, name: str
 ) -> None:
     result = await _call(box, leaks, tool, str(box.allowed / name))
-    assert result.is_error and error_code(result) == "invalid_input", text(result)
+    assert result.is_error, text(result)
+    assert error_code(result) == "invalid_input", text(result)
     assert box.upstream() == 0
     assert "api_key = not-an-image" not in result.model_dump_json()
 
@@ -173,13 +182,18 @@ async def test_local_paths_are_off_unless_configured(tmp_path: Path, leaks: Leak
     picture = tmp_path / "pic.png"
     picture.write_bytes(_png())
     kolbo = KolboSimulator(accounts={CANARIES["kolbo"]: KolboAccount()})
-    settings = settings_for(tmp_path, {"kolbo": {"api_key": CANARIES["kolbo"], "base_url": "https://kolbo.test/api"}})
-    async with Runtime(settings, transports={"kolbo": httpx2.ASGITransport(app=kolbo.app)}) as runtime:
-        async with Client(runtime.mcp) as client:
-            for value in (str(picture), "/etc/passwd", "pic.png", "./pic.png"):
-                result = leaks.result(
-                    "off", await client.call_tool("kolbo_visual_dna_create", {"name": "x", "images": [value]})
-                )
-                assert result.is_error and "local paths are off" in text(result), text(result)
-                assert data(result)["error"]["charged"] is False
+    settings = build_settings(
+        tmp_path, providers={"kolbo": {"api_key": CANARIES["kolbo"], "base_url": "https://kolbo.test/api"}}
+    )
+    async with (
+        Runtime(settings, transports={"kolbo": httpx2.ASGITransport(app=kolbo.app)}) as runtime,
+        Client(runtime.mcp) as client,
+    ):
+        for value in (str(picture), "/etc/passwd", "pic.png", "./pic.png"):
+            result = leaks.result(
+                "off", await client.call_tool("kolbo_visual_dna_create", {"name": "x", "images": [value]})
+            )
+            assert result.is_error, text(result)
+            assert "local paths are off" in text(result), text(result)
+            assert data(result)["error"]["charged"] is False
     assert kolbo.requests.total == 0

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp
 
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
+from tests.harness.settings import build_settings
 from tests.security.conftest import (
     CANARIES,
     IN_PROCESS,
@@ -42,7 +43,6 @@ from tests.security.conftest import (
     asgi_http,
     data,
     serving,
-    settings_for,
 )
 
 pytestmark = pytest.mark.anyio
@@ -112,9 +112,9 @@ def issuer() -> Iterator[Issuer]:
 @pytest.fixture
 async def app(tmp_path: Path, issuer: Issuer) -> AsyncIterator[ASGIApp]:
     sim = ConceptVizSimulator(accounts={CANARIES["conceptviz"]: ConceptVizAccount()}, job_seconds=5)
-    settings = settings_for(
+    settings = build_settings(
         tmp_path,
-        {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
+        providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
         auth={"issuer": ISSUER, "jwks_url": issuer.jwks_url, "resource_url": RESOURCE, "required_scopes": [SCOPE]},
     )
     runtime = Runtime(settings, transports={"conceptviz": httpx2.ASGITransport(app=sim.app)})
@@ -131,7 +131,8 @@ async def _initialize(app: ASGIApp, token: str | None, leaks: Leaks, path: str =
 def _unauthorized(response: httpx2.Response) -> None:
     assert response.status_code == 401, response.text
     challenge = response.headers["www-authenticate"]
-    assert challenge.startswith("Bearer") and f'resource_metadata="{METADATA}"' in challenge, challenge
+    assert challenge.startswith("Bearer"), challenge
+    assert f'resource_metadata="{METADATA}"' in challenge, challenge
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -155,9 +156,11 @@ async def test_no_token_is_401_pointing_at_the_metadata(app: ASGIApp, leaks: Lea
 async def test_a_valid_rs256_token_is_accepted_and_tools_work(app: ASGIApp, issuer: Issuer, leaks: Leaks) -> None:
     token = issuer.token()
     assert (await _initialize(app, token, leaks)).status_code == 200
-    async with asgi_http(app, {"Authorization": f"Bearer {token}"}) as http:
-        async with Client(streamable_http_client(RESOURCE, http_client=http)) as client:
-            result = leaks.result("jobs", await client.call_tool("jobs", {}))
+    async with (
+        asgi_http(app, {"Authorization": f"Bearer {token}"}) as http,
+        Client(streamable_http_client(RESOURCE, http_client=http)) as client,
+    ):
+        result = leaks.result("jobs", await client.call_tool("jobs", {}))
     assert not result.is_error
     assert data(result)["jobs"] == []
 

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 
 from server.app import Runtime
 from tests.harness.clock import FakeClock
+from tests.harness.settings import build_settings
 from tests.security.conftest import (
     BASE_PATHS,
     CANARIES,
@@ -36,7 +37,6 @@ from tests.security.conftest import (
     data,
     secrets_in,
     serving,
-    settings_for,
     text,
 )
 
@@ -83,13 +83,17 @@ async def world(tmp_path: Path, leaks: Leaks) -> AsyncIterator[World]:
     providers = {
         name: {"api_key": CANARIES[name], "base_url": f"https://{name}.test{BASE_PATHS[name]}"} for name in sims
     }
-    settings = settings_for(tmp_path, providers, limits={"calls_per_minute": 0, "concurrent_calls": 0})
+    settings = build_settings(tmp_path, providers=providers, limits={"calls_per_minute": 0, "concurrent_calls": 0})
     fetch = RecordingTransport(default=httpx2.Response(200, content=_png(), headers={"content-type": "image/png"}))
     transports = {name: httpx2.ASGITransport(app=sim.app) for name, sim in sims.items()}
     runtime = Runtime(settings, clock=clock, transports=transports, fetch_transport=fetch, resolver=_public)
-    async with sims["cosmiq"], serving(runtime) as app, asgi_http(app) as http:
-        async with Client(streamable_http_client(f"{IN_PROCESS}/mcp", http_client=http)) as client:
-            yield World(tmp_path, clock, sims, runtime, app, client, fetch, leaks)
+    async with (
+        sims["cosmiq"],
+        serving(runtime) as app,
+        asgi_http(app) as http,
+        Client(streamable_http_client(f"{IN_PROCESS}/mcp", http_client=http)) as client,
+    ):
+        yield World(tmp_path, clock, sims, runtime, app, client, fetch, leaks)
 
 
 async def _sweep(world: World) -> None:

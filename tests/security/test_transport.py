@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,25 +21,29 @@ import httpx2
 import pytest
 
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
+from tests.harness.config_file import write_config
+from tests.harness.process import (
+    Deadline,
+    GenmcpProcess,
+    clean_env,
+    free_port,
+    run_genmcp,
+    start_genmcp,
+    start_stdio,
+)
+from tests.harness.settings import settings_data
 from tests.security.conftest import (
     CANARIES,
-    GENMCP,
     INITIALIZE,
     MCP_HEADERS,
     ROOT,
-    GenmcpProcess,
     Leaks,
     SimHost,
     canary_providers,
-    clean_env,
-    config_for,
     connect,
     data,
-    free_port,
     genmcp_server,
-    start_genmcp,
     text,
-    toml,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -62,9 +64,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     )
     workdir = tmp_path_factory.mktemp("transport")
     with SimHost({"conceptviz": sim}) as host:
-        config = config_for(
+        config = settings_data(
             workdir,
-            canary_providers({"conceptviz": host.urls["conceptviz"]}),
+            providers=canary_providers({"conceptviz": host.urls["conceptviz"]}),
             server={"max_body_bytes": 65536},
             limits={"calls_per_minute": 0, "concurrent_calls": 0},
         )
@@ -80,11 +82,7 @@ def _messages(response: httpx2.Response) -> list[dict[str, Any]]:
     """The JSON-RPC messages of a response (a JSON body or an SSE stream)."""
     if response.headers.get("content-type", "").startswith("application/json"):
         return [response.json()]
-    found = []
-    for line in response.text.splitlines():
-        if line.startswith("data: "):
-            found.append(json.loads(line[6:]))
-    return found
+    return [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
 
 
 class Session:
@@ -119,7 +117,8 @@ class Session:
 
 def _no_internals(body: str) -> None:
     assert "Traceback" not in body, body
-    assert str(ROOT) not in body and "site-packages" not in body, body
+    assert str(ROOT) not in body, body
+    assert "site-packages" not in body, body
     assert 'File "' not in body, body
 
 
@@ -310,25 +309,19 @@ async def test_fifty_concurrent_clients_with_the_same_request_ids_get_only_their
 
 
 def _public_config(workdir: Path) -> dict[str, Any]:
-    return config_for(
-        workdir, {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9/api"}}
+    return settings_data(
+        workdir, providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9/api"}}
     )
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::"])
 def test_a_public_bind_without_auth_refuses_to_start(tmp_path: Path, host: str) -> None:
-    config = tmp_path / "genmcp.toml"
-    config.write_text(toml(_public_config(tmp_path)), encoding="utf-8")
+    config = write_config(tmp_path / "genmcp.toml", _public_config(tmp_path))
     port = free_port()
-    done = subprocess.run(
-        [GENMCP, "serve", "--config", str(config), "--host", host, "--port", str(port)],
-        env=clean_env(),
-        cwd=tmp_path,
-        capture_output=True,
-        timeout=30,
-        check=False,
+    done = run_genmcp(
+        ["serve", "--config", str(config), "--host", host, "--port", str(port)], workdir=tmp_path, env=clean_env()
     )
-    err = done.stderr.decode()
+    err = done.stderr
     assert done.returncode == 2, err
     assert "--insecure" in err
     assert host in err
@@ -337,11 +330,8 @@ def test_a_public_bind_without_auth_refuses_to_start(tmp_path: Path, host: str) 
 
 
 def test_a_public_bind_with_insecure_starts(tmp_path: Path) -> None:
-    server = start_genmcp(tmp_path, _public_config(tmp_path), host="0.0.0.0", args=["--insecure"])
-    try:
+    with start_genmcp(tmp_path, config=_public_config(tmp_path), host="0.0.0.0", args=["--insecure"]) as server:
         assert httpx2.get(f"{server.base_url}/healthz", timeout=5).json()["status"] == "ok"
-    finally:
-        server.terminate()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -361,15 +351,13 @@ def _seed_interrupted_job(db: Path) -> None:
 
 
 def test_stdio_stdout_carries_only_protocol_and_logs_go_to_stderr(tmp_path: Path, leaks: Leaks) -> None:
-    config = config_for(
+    config = settings_data(
         tmp_path,
         # Nothing listens on port 9: calls fail to connect, which opens the breaker (a warning).
-        {"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9/api/v1"}},
+        providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9/api/v1"}},
         upstream={"max_retries": 0, "connect_timeout": 2},
         limits={"breaker_threshold": 1},
     )
-    path = tmp_path / "genmcp.toml"
-    path.write_text(toml(config), encoding="utf-8")
     _seed_interrupted_job(tmp_path / "jobs.sqlite3")
     lines = [
         json.dumps(INITIALIZE).encode(),
@@ -401,44 +389,22 @@ def test_stdio_stdout_carries_only_protocol_and_logs_go_to_stderr(tmp_path: Path
             {"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "jobs", "arguments": {}}}
         ).encode(),
     ]
-    stderr_path = tmp_path / "stderr.log"
-    with stderr_path.open("wb") as errlog:
-        process = subprocess.Popen(
-            [GENMCP, "serve", "--stdio", "--config", str(path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errlog,
-            env=clean_env(),
-            cwd=tmp_path,
-        )
-    assert process.stdin is not None
-    assert process.stdout is not None
     stdout_lines: list[bytes] = []
     answered: set[Any] = set()
-    try:
-        process.stdin.write(b"\n".join(lines) + b"\n")
-        process.stdin.flush()
-        reader = ThreadPoolExecutor(1)
-        deadline = time.monotonic() + 30
-        while not {1, 2, 3, 4, 5, 6} <= answered and time.monotonic() < deadline:
-            line = reader.submit(process.stdout.readline).result(timeout=max(0.1, deadline - time.monotonic()))
-            if not line:
-                break
+    deadline = Deadline(30)
+    with start_stdio(tmp_path, config=config) as server:
+        server.send_bytes(b"\n".join(lines) + b"\n")
+        while not {1, 2, 3, 4, 5, 6} <= answered and (line := server.read_line(deadline.left())):
             stdout_lines.append(line)
             message = json.loads(line)  # every stdout line is one JSON-RPC message
-            assert isinstance(message, dict) and message.get("jsonrpc") == "2.0", line
+            assert isinstance(message, dict), line
+            assert message.get("jsonrpc") == "2.0", line
             answered.add(message.get("id"))
-        process.stdin.close()  # end of input ends the server; whatever else it prints must be protocol too
-        assert process.wait(timeout=15) == 0
-        rest = process.stdout.read()
-        reader.shutdown()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        process.stdout.close()
+        server.close_input()  # end of input ends the server; whatever else it prints must be protocol too
+        assert server.wait(15) == 0
+        rest = server.read_rest(15)
     stdout = leaks.add("stdout", b"".join(stdout_lines) + rest)
-    stderr = leaks.add("stderr", stderr_path.read_bytes())
+    stderr = leaks.add("stderr", server.stderr_path.read_bytes())
     for line in rest.splitlines():
         assert json.loads(line).get("jsonrpc") == "2.0", line
     assert {1, 2, 3, 4, 5, 6} <= answered, stdout

@@ -23,6 +23,7 @@ from PIL import Image
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.clock import FakeClock
+from tests.harness.settings import build_settings
 from tests.security.conftest import (
     CANARIES,
     Hold,
@@ -32,7 +33,6 @@ from tests.security.conftest import (
     Wrapped,
     data,
     error_code,
-    settings_for,
     text,
 )
 
@@ -104,9 +104,9 @@ async def up(tmp_path: Path, leaks: Leaks) -> AsyncIterator[Upstream]:
     )
     transport = LostAnswer(sim)
     fetch = RecordingTransport(default=httpx2.Response(200, content=_png(), headers={"content-type": "image/png"}))
-    settings = settings_for(
+    settings = build_settings(
         tmp_path,
-        {"conceptviz": {"api_key": KEY, "base_url": "https://conceptviz.test/api/v1"}},
+        providers={"conceptviz": {"api_key": KEY, "base_url": "https://conceptviz.test/api/v1"}},
         upstream={"max_retries": 3, "backoff_base": 0.5, "backoff_max": 4},
         limits={"calls_per_minute": 0, "concurrent_calls": 0, "breaker_threshold": 0},
     )
@@ -174,7 +174,8 @@ async def test_garbage_after_a_paid_post_is_submit_unknown_and_never_resent(
     )
     result = await up.call("conceptviz_generate", {"prompt": "x", "wait": 0})
     error = data(result)["error"]
-    assert result.is_error and error["code"] == "submit_unknown", text(result)
+    assert result.is_error, text(result)
+    assert error["code"] == "submit_unknown", text(result)
     assert error["charged"] is None
     assert "may have been charged" in text(result)
     assert "<" not in error["message"]
@@ -209,7 +210,8 @@ async def test_garbage_poll_answers_keep_the_job_consistent_and_it_finishes_late
     up.clock.advance(25)  # the job is done upstream
     up.sim.faults.add("GET", "/api/v1/task/", status=status, body=body, times=None)
     polled = await up.call("poll", {"job": started["job"], "wait": 20})
-    assert not polled.is_error and data(polled)["status"] == "running", text(polled)
+    assert not polled.is_error, text(polled)
+    assert data(polled)["status"] == "running", text(polled)
     (record,) = await up.runtime.store.list()
     assert record.status == "running"
     assert record.upstream_id == started["job"].split(":", 1)[1]
@@ -318,7 +320,8 @@ async def test_a_paid_post_whose_answer_is_lost_is_sent_once_and_is_submit_unkno
     up.transport.lose, up.transport.error = 1, error
     result = await up.call("conceptviz_generate", {"prompt": "x", "wait": 10})
     answer = data(result)
-    assert result.is_error and answer["error"]["code"] == "submit_unknown", text(result)
+    assert result.is_error, text(result)
+    assert answer["error"]["code"] == "submit_unknown", text(result)
     assert answer["error"]["charged"] is None
     assert "may or may not have started" in text(result)
     assert "may have been charged" in text(result)
@@ -353,9 +356,9 @@ def remote() -> Iterator[Remote]:
 
 
 async def _remote_runtime(tmp_path: Path, remote: Remote, **upstream: Any) -> Runtime:
-    settings = settings_for(
+    settings = build_settings(
         tmp_path,
-        {"conceptviz": {"api_key": KEY, "base_url": remote.url + "/api/v1"}},
+        providers={"conceptviz": {"api_key": KEY, "base_url": remote.url + "/api/v1"}},
         upstream={"max_retries": 3, **upstream},
     )
     return Runtime(settings)
@@ -392,7 +395,8 @@ async def test_a_hanging_poll_is_cut_off_within_the_budget(tmp_path: Path, remot
             get_hold.release()
             remote.hold.app = get_hold.app
     assert get_hold.held >= 1
-    assert data(polled)["status"] == "running" and not polled.is_error, text(polled)
+    assert data(polled)["status"] == "running", text(polled)
+    assert not polled.is_error, text(polled)
     # The budget (1 s) plus the grace a single poll gets before it is cut off (2 s), plus slack.
     assert took < 1 + 2 + 2.5, f"poll with wait=1 took {took:.1f} s"
 

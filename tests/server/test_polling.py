@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import itertools
 
 import anyio
 import httpx2
@@ -189,4 +190,4 @@ async def test_progress_only_increases_even_when_a_job_finishes_long_after_it_st
 
     assert result.status == "completed"
     assert len(values) >= 5
-    assert all(later > earlier for earlier, later in zip(values, values[1:], strict=False))
+    assert all(later > earlier for earlier, later in itertools.pairwise(values))

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -14,6 +15,7 @@ from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server import cli
 from server.app import Runtime
+from server.errors import AuthError
 from server.redaction import RedactingFilter, Redactor
 from tests.conftest import make_settings
 from tests.harness.clock import FakeClock
@@ -58,7 +60,7 @@ async def test_a_canary_key_echoed_by_the_provider_never_reaches_results_logs_or
                 result = await client.call_tool(name, args)
                 outputs.append(result.model_dump_json())
         simulator.accounts.clear()  # now the key is unknown upstream, and the simulator quotes it back
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(AuthError) as refused:
             await runtime.providers["conceptviz"].check()
         outputs.append(str(refused.value))
 
@@ -66,8 +68,8 @@ async def test_a_canary_key_echoed_by_the_provider_never_reaches_results_logs_or
     for text in outputs:
         assert CANARY not in text
     assert CANARY not in caplog.text
-    for path in tmp_path.glob("jobs.sqlite3*"):
-        assert CANARY.encode() not in path.read_bytes()
+    async for path in anyio.Path(tmp_path).glob("jobs.sqlite3*"):
+        assert CANARY.encode() not in await path.read_bytes()
 
 
 def test_the_cli_log_handler_masks_keys_and_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,8 @@ from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from server.errors import AuthError
-from tests.conftest import KEY, FakeClock, make_settings
+from tests.conftest import KEY, make_settings
+from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
