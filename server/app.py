@@ -71,17 +71,13 @@ class Runtime:
     def __init__(
         self,
         settings: Settings,
-        providers: Sequence[type[Provider]] | None = None,
+        providers: Sequence[type[Provider]],
         *,
         clock: Clock | None = None,
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
         fetch_transport: httpx2.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
     ) -> None:
-        if providers is None:  # transitional: callers are being changed to pass their providers
-            from providers import PROVIDERS
-
-            providers = PROVIDERS
         self.settings = settings
         self.adapters = Adapters.of(providers)
         self.clock = clock or SystemClock()

@@ -15,6 +15,7 @@ from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulato
 from server.app import Runtime
 from server.config import Settings
 from tests.harness.clock import FakeClock
+from tests.harness.process import pytest_runtest_makereport as pytest_runtest_makereport
 from tests.harness.settings import build_settings
 
 KEY = "cvk_test_key_0123456789"

@@ -367,7 +367,7 @@ def _configure_logging(settings: Settings) -> None:
 
 async def _serve(settings: Settings) -> None:
     require_safe_bind(settings)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, PROVIDERS)
     register_conformance_fixtures(runtime.mcp)
     log.info("%s; plus the conformance fixtures", runtime.describe())
     config = uvicorn.Config(

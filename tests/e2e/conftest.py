@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 
 from tests.harness.process import GenmcpProcess, ProcessLog, start_genmcp
-from tests.harness.process import pytest_runtest_makereport as pytest_runtest_makereport
+from tests.harness.results import data, text
 
 TOOLS = {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
 """Tools every sandbox server serves (ConceptViz's and the shared ones; other providers add theirs)."""
@@ -85,16 +85,6 @@ class ProgressRecorder:
         self.calls.append((progress, total, message))
 
 
-def structured(result: CallToolResult) -> dict[str, Any]:
-    content: dict[str, Any] | None = result.structured_content
-    assert content is not None, f"no structured content in {result}"
-    return content
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
 async def poll_until_done(
     client: Client, handle: str, progress: ProgressRecorder | None = None, attempts: int = 3
 ) -> CallToolResult:
@@ -102,8 +92,8 @@ async def poll_until_done(
     result: CallToolResult | None = None
     for _ in range(attempts):
         result = await client.call_tool("poll", {"job": handle, "wait": 10}, progress_callback=progress)
-        assert not result.is_error, text_of(result)
-        if structured(result)["status"] != "running":
+        assert not result.is_error, text(result)
+        if data(result)["status"] != "running":
             return result
     assert result is not None
     pytest.fail(f"{handle} still running after {attempts} polls: {result.structured_content}")

@@ -24,10 +24,9 @@ from tests.e2e.conftest import (
     ProgressRecorder,
     poll_until_done,
     sandbox_env,
-    structured,
-    text_of,
 )
 from tests.harness.process import GenmcpProcess, clean_env, free_port, run_genmcp
+from tests.harness.results import data, text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -40,15 +39,15 @@ MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, 
 
 async def jobs_listed(client: Client) -> list[dict[str, Any]]:
     result = await client.call_tool("jobs", {"limit": 200})
-    assert not result.is_error, text_of(result)
-    jobs: list[dict[str, Any]] = structured(result)["jobs"]
+    assert not result.is_error, text(result)
+    jobs: list[dict[str, Any]] = data(result)["jobs"]
     return jobs
 
 
 async def conceptviz_balance(client: Client) -> float | None:
     result = await client.call_tool("credits", {})
-    assert not result.is_error, text_of(result)
-    content = structured(result)
+    assert not result.is_error, text(result)
+    content = data(result)
     assert content["sandbox"] is True
     (entry,) = [b for b in content["balances"] if b["provider"] == "conceptviz"]
     remaining: float | None = entry["remaining"]
@@ -90,8 +89,8 @@ async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpProcess) 
     progress = ProgressRecorder()
     async with Client(server.mcp_url) as client:
         started = await client.call_tool("conceptviz_generate", {"prompt": "water cycle diagram", "wait": 0})
-        assert not started.is_error, text_of(started)
-        running = structured(started)
+        assert not started.is_error, text(started)
+        running = data(started)
         assert running["status"] == "running"
         assert running["sandbox"] is True
         handle = running["job"]
@@ -101,7 +100,7 @@ async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpProcess) 
         assert handle in (running["next"] or "")
 
         finished = await poll_until_done(client, handle, progress)
-        done = structured(finished)
+        done = data(finished)
         assert done["status"] == "completed", done
         assert done["job"] == handle
 
@@ -118,8 +117,8 @@ async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpProcess) 
         assert asset["kind"] == "image"
         links = [block for block in finished.content if isinstance(block, ResourceLink)]
         assert [str(link.uri) for link in links] == [url]
-        assert url in text_of(finished)
-        assert "completed" in text_of(finished)
+        assert url in text(finished)
+        assert "completed" in text(finished)
 
         async with httpx2.AsyncClient(timeout=10) as http:
             image = await http.get(url)
@@ -136,8 +135,8 @@ async def test_generate_runs_as_a_job_that_poll_finishes(server: GenmcpProcess) 
         again = await client.call_tool("poll", {"job": handle, "wait": 10})
         assert anyio.current_time() - before < 2.0
         assert not again.is_error
-        assert structured(again)["status"] == "completed"
-        assert [a["url"] for a in structured(again)["assets"]] == [url]
+        assert data(again)["status"] == "completed"
+        assert [a["url"] for a in data(again)["assets"]] == [url]
 
 
 @dataclass(frozen=True)
@@ -151,8 +150,8 @@ class Baseline:
 async def _one_generation(server: GenmcpProcess) -> Baseline:
     async with Client(server.mcp_url) as client:
         started = await client.call_tool("conceptviz_generate", {"prompt": "baseline diagram", "wait": 0})
-        assert not started.is_error, text_of(started)
-        remaining = structured(started)["credits"]["remaining"]
+        assert not started.is_error, text(started)
+        remaining = data(started)["credits"]["remaining"]
         assert isinstance(remaining, int | float)
         assert await conceptviz_balance(client) == remaining
         return Baseline(job_ids=[job["id"] for job in await jobs_listed(client)], remaining=float(remaining))
@@ -212,9 +211,9 @@ async def test_bad_input_is_refused_before_anything_is_spent(
 ) -> None:
     async with Client(limited_server.mcp_url) as client:
         result = await client.call_tool(tool, arguments)
-        text = text_of(result)
-        assert result.is_error, text
-        content = structured(result)
+        said = text(result)
+        assert result.is_error, said
+        content = data(result)
         assert content["status"] == "failed"
         assert content["job"] is None
         error = content["error"]
@@ -223,9 +222,9 @@ async def test_bad_input_is_refused_before_anything_is_spent(
         assert error["retryable"] is False
         for phrase in phrases:
             assert phrase in error["message"], f"{phrase!r} not in {error['message']!r}"
-        assert error["message"] in text
-        assert "No credits were spent" in text
-        assert "cvk_stolen" not in text
+        assert error["message"] in said
+        assert "No credits were spent" in said
+        assert "cvk_stolen" not in said
 
         # Nothing reached the registry and the balance last seen did not move.
         assert [job["id"] for job in await jobs_listed(client)] == limited_baseline.job_ids
@@ -330,7 +329,7 @@ async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpPr
     assert conceptviz == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
     assert kolbo | conceptviz <= everything
     assert len(everything) > 40
-    assert structured(result)["status"] == "running"
+    assert data(result)["status"] == "running"
 
 
 async def test_a_kolbo_video_outlives_the_budget_and_poll_finishes_it(server: GenmcpProcess) -> None:
@@ -339,13 +338,13 @@ async def test_a_kolbo_video_outlives_the_budget_and_poll_finishes_it(server: Ge
         started = await client.call_tool(
             "kolbo_generate_video", {"prompt": "a paper boat on a river", "duration": 5, "wait": 1}
         )
-        data = structured(started)
-        assert (data["status"], started.is_error) == ("running", False), data
-        assert data["job"].startswith("kolbo:")
-        assert data["credits"]["charged"] > 0
-        finished = await poll_until_done(client, data["job"], progress)
+        answer = data(started)
+        assert (answer["status"], started.is_error) == ("running", False), answer
+        assert answer["job"].startswith("kolbo:")
+        assert answer["credits"]["charged"] > 0
+        finished = await poll_until_done(client, answer["job"], progress)
 
-    result = structured(finished)
+    result = data(finished)
     assert result["status"] == "completed"
     assert result["sandbox"] is True
     assert [(a["kind"], a["mime_type"]) for a in result["assets"]][:1] == [("video", "video/mp4")]

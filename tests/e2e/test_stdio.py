@@ -19,10 +19,9 @@ from tests.e2e.conftest import (
     ProgressRecorder,
     poll_until_done,
     sandbox_env,
-    structured,
-    text_of,
 )
 from tests.harness.process import GENMCP, Deadline, ProcessLog, clean_env, start_stdio
+from tests.harness.results import data, text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -39,8 +38,8 @@ async def test_stdio_job_flow(process_log: ProcessLog) -> None:
             assert names >= TOOLS, sorted(names)
 
             started = await client.call_tool("conceptviz_generate", {"prompt": "water cycle diagram", "wait": 0})
-            assert not started.is_error, text_of(started)
-            running = structured(started)
+            assert not started.is_error, text(started)
+            running = data(started)
             assert running["status"] == "running"
             assert running["sandbox"] is True
             handle = running["job"]
@@ -48,7 +47,7 @@ async def test_stdio_job_flow(process_log: ProcessLog) -> None:
             assert handle.startswith("conceptviz:")
 
             finished = await poll_until_done(client, handle, progress)
-            done = structured(finished)
+            done = data(finished)
             assert done["status"] == "completed", done
             assert progress.calls, "no progress notification was received during poll"
             (asset,) = done["assets"]

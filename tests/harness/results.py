@@ -6,7 +6,7 @@ from typing import Any
 
 from mcp_types import CallToolResult
 
-__all__ = ["data", "text"]
+__all__ = ["data", "error_code", "text"]
 
 
 def data(result: CallToolResult) -> dict[str, Any]:
@@ -16,5 +16,14 @@ def data(result: CallToolResult) -> dict[str, Any]:
 
 
 def text(result: CallToolResult) -> str:
-    """The text blocks of a result, joined with spaces."""
-    return " ".join(block.text for block in result.content if block.type == "text")
+    """The text blocks of a result, one after the other on their own lines."""
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+def error_code(result: CallToolResult) -> str | None:
+    """The `error.code` of a failed genmcp result (None when it has none)."""
+    content = result.structured_content
+    if not isinstance(content, dict) or not isinstance(content.get("error"), dict):
+        return None
+    code = content["error"].get("code")
+    return code if isinstance(code, str) else None

@@ -34,7 +34,7 @@ from anyio.abc import TaskStatus
 from anyio.from_thread import start_blocking_portal
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,7 +48,9 @@ from server.http import BearerGate
 from server.redaction import RedactingFilter, Redactor
 from server.sandbox import _QuietServer
 from tests.harness.process import START_TIMEOUT, STOP_TIMEOUT, GenmcpProcess, start_genmcp
-from tests.harness.process import pytest_runtest_makereport as pytest_runtest_makereport
+from tests.harness.results import data as data
+from tests.harness.results import error_code as error_code
+from tests.harness.results import text as text
 
 ROOT = Path(__file__).resolve().parents[2]
 """The source tree: its paths must never reach a client."""
@@ -189,27 +191,6 @@ async def wait_event(event: threading.Event, seconds: float, what: str) -> None:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # results
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    """A tool result's structured content."""
-    content = result.structured_content
-    assert isinstance(content, dict), result
-    return content
-
-
-def text(result: CallToolResult) -> str:
-    """A tool result's text blocks."""
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def error_code(result: CallToolResult) -> str | None:
-    """The `error.code` of a failed genmcp result."""
-    content = result.structured_content
-    if not isinstance(content, dict) or not isinstance(content.get("error"), dict):
-        return None
-    code = content["error"].get("code")
-    return code if isinstance(code, str) else None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

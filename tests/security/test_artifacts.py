@@ -18,6 +18,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from starlette.types import ASGIApp
 
+from providers import PROVIDERS
 from server.app import Runtime
 from server.artifacts import Artifact, FileArtifactStore
 from tests.harness.clock import FakeClock
@@ -58,7 +59,7 @@ async def _held(tmp_path: Path) -> AsyncIterator[Held]:
         providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
         artifacts={"ttl_seconds": 3600},
     )
-    runtime = Runtime(settings, clock=clock)
+    runtime = Runtime(settings, PROVIDERS, clock=clock)
     async with runtime:  # the store is used once the runtime has started (and opened it)
         store = runtime.artifacts
         files = {

@@ -24,6 +24,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.clock import FakeClock
@@ -278,7 +279,7 @@ async def test_a_record_left_submitting_is_resolved_once_the_grace_has_passed(tm
     orphan = JobRecord(
         provider="conceptviz", operation="generate", created_at=clock.wall() - 1, updated_at=clock.wall() - 1
     )
-    runtime = Runtime(settings, clock=clock)
+    runtime = Runtime(settings, PROVIDERS, clock=clock)
     async with runtime, Client(runtime.mcp) as client:
         await runtime.store.create(orphan)  # as if left by the killed process: the start-up check has passed
         clock.advance(3600)  # an hour later, same process

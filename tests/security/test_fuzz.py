@@ -24,6 +24,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Tool
 
+from providers import PROVIDERS
 from server.app import Runtime
 from tests.harness.clock import FakeClock
 from tests.harness.settings import build_settings
@@ -184,6 +185,7 @@ async def _served(tmp: Path) -> AsyncIterator[tuple[Client, dict[str, Tool], Fak
     }
     runtime = Runtime(
         build_settings(tmp, providers=providers, limits={"calls_per_minute": 0, "concurrent_calls": 0}),
+        PROVIDERS,
         clock=clock,
         transports={name: httpx2.ASGITransport(app=sim.app) for name, sim in sims.items()},
         fetch_transport=RecordingTransport(),  # nothing is ever really downloaded

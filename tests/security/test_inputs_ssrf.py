@@ -24,6 +24,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
@@ -132,6 +133,7 @@ async def inputs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Inpu
     resolver = Resolver()
     runtime = Runtime(
         settings,
+        PROVIDERS,
         transports={
             "univers": httpx2.ASGITransport(app=univers.app),
             "kolbo": httpx2.ASGITransport(app=kolbo.app),

@@ -18,6 +18,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.clock import FakeClock
@@ -82,7 +83,7 @@ def _runtime(
         upstream={"max_retries": 0},
         **({"auth": {"tokens": TOKENS}} if auth else {}),
     )
-    return Runtime(settings, clock=clock, transports={"conceptviz": transport})
+    return Runtime(settings, PROVIDERS, clock=clock, transports={"conceptviz": transport})
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
+from providers import PROVIDERS
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
@@ -98,7 +99,7 @@ async def files(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Files
         limits={"calls_per_minute": 0, "concurrent_calls": 0},
     )
     transports = {"univers": httpx2.ASGITransport(app=univers.app), "kolbo": httpx2.ASGITransport(app=kolbo.app)}
-    async with Runtime(settings, transports=transports) as runtime, Client(runtime.mcp) as client:
+    async with Runtime(settings, PROVIDERS, transports=transports) as runtime, Client(runtime.mcp) as client:
         yield Files(root, allowed, client, univers, kolbo)
 
 
@@ -186,7 +187,7 @@ async def test_local_paths_are_off_unless_configured(tmp_path: Path, leaks: Leak
         tmp_path, providers={"kolbo": {"api_key": CANARIES["kolbo"], "base_url": "https://kolbo.test/api"}}
     )
     async with (
-        Runtime(settings, transports={"kolbo": httpx2.ASGITransport(app=kolbo.app)}) as runtime,
+        Runtime(settings, PROVIDERS, transports={"kolbo": httpx2.ASGITransport(app=kolbo.app)}) as runtime,
         Client(runtime.mcp) as client,
     ):
         for value in (str(picture), "/etc/passwd", "pic.png", "./pic.png"):

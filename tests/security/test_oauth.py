@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.settings import build_settings
@@ -117,7 +118,7 @@ async def app(tmp_path: Path, issuer: Issuer) -> AsyncIterator[ASGIApp]:
         providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "https://conceptviz.test/api/v1"}},
         auth={"issuer": ISSUER, "jwks_url": issuer.jwks_url, "resource_url": RESOURCE, "required_scopes": [SCOPE]},
     )
-    runtime = Runtime(settings, transports={"conceptviz": httpx2.ASGITransport(app=sim.app)})
+    runtime = Runtime(settings, PROVIDERS, transports={"conceptviz": httpx2.ASGITransport(app=sim.app)})
     async with serving(runtime) as served:
         yield served
 

@@ -23,6 +23,7 @@ from mcp_types import CallToolResult
 from PIL import Image
 from starlette.types import ASGIApp
 
+from providers import PROVIDERS
 from server.app import Runtime
 from tests.harness.clock import FakeClock
 from tests.harness.settings import build_settings
@@ -86,7 +87,7 @@ async def world(tmp_path: Path, leaks: Leaks) -> AsyncIterator[World]:
     settings = build_settings(tmp_path, providers=providers, limits={"calls_per_minute": 0, "concurrent_calls": 0})
     fetch = RecordingTransport(default=httpx2.Response(200, content=_png(), headers={"content-type": "image/png"}))
     transports = {name: httpx2.ASGITransport(app=sim.app) for name, sim in sims.items()}
-    runtime = Runtime(settings, clock=clock, transports=transports, fetch_transport=fetch, resolver=_public)
+    runtime = Runtime(settings, PROVIDERS, clock=clock, transports=transports, fetch_transport=fetch, resolver=_public)
     async with (
         sims["cosmiq"],
         serving(runtime) as app,

@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
+from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from tests.harness.clock import FakeClock
@@ -111,7 +112,12 @@ async def up(tmp_path: Path, leaks: Leaks) -> AsyncIterator[Upstream]:
         limits={"calls_per_minute": 0, "concurrent_calls": 0, "breaker_threshold": 0},
     )
     runtime = Runtime(
-        settings, clock=clock, transports={"conceptviz": transport}, fetch_transport=fetch, resolver=_resolver
+        settings,
+        PROVIDERS,
+        clock=clock,
+        transports={"conceptviz": transport},
+        fetch_transport=fetch,
+        resolver=_resolver,
     )
     async with runtime, Client(runtime.mcp) as client:
         yield Upstream(sim, clock, runtime, client, transport, fetch, leaks)
@@ -361,7 +367,7 @@ async def _remote_runtime(tmp_path: Path, remote: Remote, **upstream: Any) -> Ru
         providers={"conceptviz": {"api_key": KEY, "base_url": remote.url + "/api/v1"}},
         upstream={"max_retries": 3, **upstream},
     )
-    return Runtime(settings)
+    return Runtime(settings, PROVIDERS)
 
 
 async def test_a_real_read_timeout_after_a_paid_post_sends_it_exactly_once(
