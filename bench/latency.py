@@ -26,7 +26,7 @@ __all__ = ["run"]
 KEY = "kolbo_bench_0123456789"
 BALANCE_PATH = "/api/v1/account/credits"
 ARGUMENTS = {"provider": "kolbo"}
-TARGET_RATIO = 1.15
+TARGET_RATIO = 1.10
 Call = Callable[[], Awaitable[None]]
 
 
