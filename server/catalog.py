@@ -11,7 +11,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field, create_model
 
 from providers.base import Operation, OperationInput, Provider
-from server.calls import Calls
+from server.calls import Calls, Started
 from server.config import JobSettings
 from server.credits import Balances
 from server.handles import Handles
@@ -88,6 +88,15 @@ class Catalog:
                 caller=call.caller,
             )
 
+        async def start(args: OperationInput, call: Call) -> ToolResult | Started:
+            now = self.calls.clock.now()
+            began = await self.calls.start(
+                provider, operation, operation_arguments(operation, args), caller=call.caller, deadline=now, as_task=True
+            )
+            if isinstance(began, ToolResult) or not began.job.finished:
+                return began
+            return await self.calls.follow(began, provider, now)  # finished already: its result, not a task
+
         title = f"{provider.title}: {operation.title}"
         return ToolSpec(
             name=f"{provider.name}_{operation.name}",
@@ -107,6 +116,7 @@ class Catalog:
             ),
             answer=answer,
             endpoints=frozenset({provider.name}),
+            start=start if spends or operation.blocking else None,
         )
 
     def poll(self) -> ToolSpec[Any]:

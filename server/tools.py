@@ -19,21 +19,24 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.requests import Request
 
 from providers.base import Operation, OperationInput, Provider
 from server.callers import Caller
+from server.calls import Started
 from server.errors import GenmcpError, InvalidInput
 from server.limits import CallLimits
 from server.polling import ProgressFn
 from server.previews import Previews
 from server.redaction import Redactor
 from server.results import ErrorInfo, ToolResult, render
+from server.tasks.asking import InputNeeded, Questions
 
 __all__ = [
     "KIND_META",
+    "Began",
     "Call",
     "GenmcpTool",
     "StrictArguments",
@@ -57,13 +60,19 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Call:
-    """What a tool's answer function gets besides its arguments: who calls, and how to report progress."""
+    """What a tool's answer function gets besides its arguments: who calls, how to report progress, and how to ask
+    the person something before going on (`server.tasks.asking`)."""
 
     caller: Caller
     progress: ProgressFn
+    ask: Questions = Questions(None)
 
 
 Answer = Callable[[ArgsT, Call], Awaitable[BaseModel]]
+Start = Callable[[ArgsT, Call], Awaitable["ToolResult | Started"]]
+"""Begins a call without waiting for its job: the result when it answered at once, else the job it started."""
+Began = CallToolResult | InputRequiredResult | Started
+"""What beginning a call gives the MCP task path: an answer to send as it is, or the started job to follow."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class ToolSpec(Generic[ArgsT]):
         answer: Produces the result (a `ToolResult` is rendered with links and a preview; other results as text).
         text: How a non-`ToolResult` answer reads as text.
         endpoints: The providers whose own endpoint (`/mcp/<provider>`) serves this tool too.
+        start: For a tool whose job can outlast a call: begins it without waiting (a client following MCP tasks
+            gets the job as a task instead of a bounded wait).
     """
 
     name: str
@@ -91,6 +102,7 @@ class ToolSpec(Generic[ArgsT]):
     answer: Answer[ArgsT]
     text: Callable[[Any], str] | None = None
     endpoints: frozenset[str] = frozenset()
+    start: Start[ArgsT] | None = None
 
 
 class _NoArguments(ArgModelBase):
@@ -106,13 +118,20 @@ def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 class GenmcpTool(Tool):
-    """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders)."""
+    """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders).
 
-    invoke: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[CallToolResult]] = Field(exclude=True)
+    `begin`, for a tool whose job can outlast a call, starts the call without waiting for its job (the MCP task path,
+    `server.tasks.extension`): through the same validation, caller, limits and questions as `invoke`.
+    """
+
+    invoke: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[CallToolResult | InputRequiredResult]] = Field(
+        exclude=True
+    )
+    begin: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[Began]] | None = Field(default=None, exclude=True)
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         return await self.invoke(arguments, context)
 
 
@@ -162,9 +181,13 @@ class Tools:
         log.info("%s failed: %s", spec.name, exc.code)
         return render(self._scrub(result))
 
+    async def result(self, answer: ToolResult) -> CallToolResult:
+        """A result as the client sees it: scrubbed, with links and at most one preview."""
+        return render(self._scrub(answer), await self.previews.of(answer))
+
     async def _rendered(self, spec: ToolSpec[Any], answer: BaseModel) -> CallToolResult:
         if isinstance(answer, ToolResult):
-            return render(self._scrub(answer), await self.previews.of(answer))
+            return await self.result(answer)
         clean = self._scrub(answer)
         text = spec.text(clean) if spec.text is not None else clean.model_dump_json()
         return CallToolResult(content=[TextContent(text=text)], structured_content=clean.model_dump(mode="json"))
@@ -172,20 +195,39 @@ class Tools:
     def tool(self, spec: ToolSpec[ArgsT], *, sandbox: bool) -> GenmcpTool:
         """The served tool for a spec."""
 
-        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult:
+        async def guarded(
+            arguments: dict[str, Any], context: Context[Any, Any], answer: Start[ArgsT] | Answer[ArgsT]
+        ) -> BaseModel | Started | CallToolResult | InputRequiredResult:
             try:
                 args = parse_arguments(spec.arguments, arguments)
                 caller = Caller.of(_request(context), self.providers)
                 with caller.keys_in_scope():
                     async with self.limits.admit(caller.bucket):
-                        answer = await spec.answer(args, Call(caller=caller, progress=_progress_sender(context)))
+                        call = Call(caller=caller, progress=_progress_sender(context), ask=Questions(context))
+                        return await answer(args, call)
+            except InputNeeded as needed:
+                return needed.result()
             except GenmcpError as exc:
                 return self.failure(spec, exc, sandbox=sandbox)
+
+        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult | InputRequiredResult:
+            answer = await guarded(arguments, context, spec.answer)
+            if isinstance(answer, CallToolResult | InputRequiredResult):
+                return answer
+            assert not isinstance(answer, Started), "an answer function returns results"
             return await self._rendered(spec, answer)
+
+        async def begin(arguments: dict[str, Any], context: Context[Any, Any]) -> Began:
+            assert spec.start is not None
+            started = await guarded(arguments, context, spec.start)
+            if isinstance(started, CallToolResult | InputRequiredResult | Started):
+                return started
+            return await self._rendered(spec, started)
 
         return GenmcpTool(
             fn=invoke,
             invoke=invoke,
+            begin=begin if spec.start is not None else None,
             name=spec.name,
             title=spec.title,
             description=spec.description,
