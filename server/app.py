@@ -38,6 +38,7 @@ from server.mcp_server import GenmcpServer
 from server.previews import Previews
 from server.redaction import Redactor
 from server.sandbox import SandboxServer
+from server.tasks.feature import TasksFeature
 
 __all__ = ["Runtime", "is_loopback", "require_safe_bind", "uses_sandbox"]
 
@@ -90,7 +91,11 @@ class Runtime:
         ]
         """The providers this runtime serves, by name (known before any adapter is imported)."""
         self.redactor = Redactor(settings.secrets())
-        self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
+        self.tasks = TasksFeature(clock=self.clock, ready=self.ready, ttl_seconds=settings.artifacts.ttl_seconds)
+        """MCP tasks, job resources and subscriptions, prompts and completions (`server.tasks`)."""
+        self.store = SqliteJobStore(
+            settings.jobs.resolved_db_path(), redact=self.redactor, on_change=self.tasks.changes.changed
+        )
         self.artifacts = FileArtifactStore(
             settings.artifacts.resolved_dir(),
             ttl_seconds=settings.artifacts.ttl_seconds,
@@ -151,10 +156,15 @@ class Runtime:
     def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
         """An MCP server with these providers' tools plus the shared ones (every provider's when None); its tools
         are added when the runtime has assembled them."""
-        server = GenmcpServer(
-            files=self.files, ready=self.ready, log_level=self.settings.server.log_level, version=__version__
-        )
         wanted = frozenset(names) if names is not None else None
+        server = GenmcpServer(
+            files=self.files,
+            ready=self.ready,
+            log_level=self.settings.server.log_level,
+            version=__version__,
+            tasks=self.tasks,
+            providers=frozenset(self.served) if wanted is None else wanted,
+        )
         self._servers.append((wanted, server))
         if self._assembly is not None:
             server.serve_tools(self._assembly.tools_for(wanted))
@@ -207,6 +217,15 @@ class Runtime:
         for provider in assembly.providers.values():
             provider.attach(task_group)
             stack.callback(provider.attach, None)
+        await self.tasks.start(
+            task_group,
+            store=self.store,
+            calls=assembly.calls,
+            handles=assembly.handles,
+            providers=assembly.providers,
+            renderer=assembly.renderer,
+        )
+        stack.callback(self.tasks.stop)
         if self.sandbox_server is not None:
             stack.push_async_callback(self.sandbox_server.stop)
             await self.sandbox_server.start(task_group, assembly.simulators)

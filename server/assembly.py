@@ -43,6 +43,8 @@ class Assembly:
     balances: Balances
     tools: Sequence[tuple[frozenset[str], Tool]]
     """Every tool, with the providers whose own endpoint serves it too."""
+    renderer: Tools
+    """How a result reads to a client (a task's result is rendered like the tool's)."""
 
     def tools_for(self, wanted: frozenset[str] | None) -> list[Tool]:
         """The tools of an endpoint serving these providers (all of them when None)."""
@@ -121,6 +123,7 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         balances=balances,
         sandbox=runtime.sandbox,
         redactor=runtime.redactor,
+        ask=runtime.tasks.ask,
     )
     handles = Handles(
         providers=providers,
@@ -142,4 +145,5 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         handles=handles,
         balances=balances,
         tools=served,
+        renderer=tools,
     )

@@ -201,7 +201,8 @@ class Calls:
                 if not isinstance(outcome, Completed):
                     raise UpstreamError(f"{provider.title} {operation.name} answered a job instead of its result.")
             except GenmcpError as exc:
-                await self._finish_local(job, lambda current: current.failed(ErrorInfo.of(exc), self.clock.wall()))
+                error = ErrorInfo.of(exc)
+                await self._finish_local(job, lambda current: current.failed(error, self.clock.wall()))
                 return exc
             except Exception:
                 log.exception("%s %s failed unexpectedly", provider.name, operation.name)
@@ -270,8 +271,8 @@ class Calls:
             # Refused before anything was spent: not a job, nothing to keep.
             await self.store.delete(job.id)
             return
-        now = self.clock.wall()
-        await self.store.save(job.crashed_with(ErrorInfo.of(exc), now) if crashed else job.failed(ErrorInfo.of(exc), now))
+        error, now = ErrorInfo.of(exc), self.clock.wall()
+        await self.store.save(job.crashed_with(error, now) if crashed else job.failed(error, now))
 
     def _accepted(self, job: JobRecord, provider: Provider, outcome: Submitted) -> JobRecord:
         return job.submitted(outcome, self.clock.wall(), default_interval=provider.poll_interval)

@@ -90,9 +90,8 @@ class Catalog:
 
         async def start(args: OperationInput, call: Call) -> ToolResult | Started:
             now = self.calls.clock.now()
-            began = await self.calls.start(
-                provider, operation, operation_arguments(operation, args), caller=call.caller, deadline=now, as_task=True
-            )
+            own = operation_arguments(operation, args)
+            began = await self.calls.start(provider, operation, own, caller=call.caller, deadline=now, as_task=True)
             if isinstance(began, ToolResult) or not began.job.finished:
                 return began
             return await self.calls.follow(began, provider, now)  # finished already: its result, not a task

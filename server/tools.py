@@ -12,7 +12,7 @@ import copy
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
@@ -65,7 +65,7 @@ class Call:
 
     caller: Caller
     progress: ProgressFn
-    ask: Questions = Questions(None)
+    ask: Questions = field(default_factory=lambda: Questions(None))
 
 
 Answer = Callable[[ArgsT, Call], Awaitable[BaseModel]]
@@ -165,7 +165,7 @@ class Tools:
         self.redact = redactor
         self.previews = previews
 
-    def _scrub(self, model: ModelT) -> ModelT:
+    def scrub(self, model: ModelT) -> ModelT:
         # Upstream text can echo a key back to us; nothing leaves without passing the redactor.
         return type(model).model_validate_json(self.redact(model.model_dump_json()))
 
@@ -179,16 +179,16 @@ class Tools:
             sandbox=sandbox,
         )
         log.info("%s failed: %s", spec.name, exc.code)
-        return render(self._scrub(result))
+        return render(self.scrub(result))
 
     async def result(self, answer: ToolResult) -> CallToolResult:
         """A result as the client sees it: scrubbed, with links and at most one preview."""
-        return render(self._scrub(answer), await self.previews.of(answer))
+        return render(self.scrub(answer), await self.previews.of(answer))
 
     async def _rendered(self, spec: ToolSpec[Any], answer: BaseModel) -> CallToolResult:
         if isinstance(answer, ToolResult):
             return await self.result(answer)
-        clean = self._scrub(answer)
+        clean = self.scrub(answer)
         text = spec.text(clean) if spec.text is not None else clean.model_dump_json()
         return CallToolResult(content=[TextContent(text=text)], structured_content=clean.model_dump(mode="json"))
 

@@ -40,7 +40,7 @@ def elicitation(message: str, schema: Mapping[str, Any]) -> ElicitRequest:
     return ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=dict(schema)))
 
 
-class InputNeeded(Exception):  # noqa: N818 - a signal, answered by an InputRequiredResult, not a failure
+class InputNeeded(Exception):
     """Raised by a call that must ask before it goes on; the tool path answers `result()` instead of a result."""
 
     def __init__(self, requests: InputRequests, answers: Mapping[str, ElicitResult]) -> None:
@@ -73,8 +73,10 @@ class Questions:
     @property
     def modern(self) -> bool:
         """Whether the call came over MCP 2026-07-28 (questions are input-required results)."""
-        return self._request_context_ok() and self.context is not None and self.context.protocol_version in (
-            MODERN_PROTOCOL_VERSIONS
+        return (
+            self._request_context_ok()
+            and self.context is not None
+            and self.context.protocol_version in (MODERN_PROTOCOL_VERSIONS)
         )
 
     @property
@@ -95,9 +97,8 @@ class Questions:
                 answers.update({key: ElicitResult.model_validate(value) for key, value in dict(carried).items()})
             except (ValueError, TypeError, ValidationError) as exc:
                 raise InvalidInput("The call's request state is not one genmcp issued; start the call again.") from exc
-        for key, response in (self.context.input_responses or {}).items():
-            if isinstance(response, ElicitResult):
-                answers[key] = response
+        responses = self.context.input_responses or {}
+        answers.update({key: answer for key, answer in responses.items() if isinstance(answer, ElicitResult)})
         return answers
 
     async def ask(self, key: str, message: str, schema: Mapping[str, Any]) -> ElicitResult:
