@@ -175,10 +175,10 @@ class TasksFeature:
 
     async def task(self, job: JobRecord, *, created: bool = False) -> dict[str, Any]:
         """The job as a task: its `CreateTaskResult` (`created`), else its `DetailedTask`."""
-        view = await self.view(job)
+        view = self.parts.renderer.scrub(await self.view(job))
         if created:
             return created_task(job, view, ttl_ms=self.ttl_ms)
         result: CallToolResult | None = None
-        if view.status in ("completed", "failed"):
+        if view.status != "running":
             result = await self.parts.renderer.result(view)
         return detailed_task(job, view, result, ttl_ms=self.ttl_ms)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from mcp_types import INTERNAL_ERROR, CallToolResult, Request, RequestParams
+from mcp_types import INTERNAL_ERROR, CallToolResult, Request, RequestParams, TextContent
 from pydantic import Field
 
 from server.jobs import JobRecord
@@ -87,7 +87,7 @@ def task_status(job: JobRecord, view: ToolResult) -> TaskStatus:
     return "completed"
 
 
-def _status_message(job: JobRecord, view: ToolResult, status: TaskStatus) -> str:
+def _status_message(job: JobRecord, view: ToolResult, status: TaskStatus, result: CallToolResult | None) -> str:
     label = f"{job.provider} {job.operation}"
     if status == "input_required":
         return f"{label} waits for your answer."
@@ -95,17 +95,20 @@ def _status_message(job: JobRecord, view: ToolResult, status: TaskStatus) -> str
         state = job.upstream_status or "running"
         progress = f", {view.progress:.0f}%" if view.progress is not None else ""
         return f"{label}: {state}{progress}."
-    if view.error is not None:
-        return view.error.message
-    return f"{label}: {view.status}."
+    summary = result.content[0] if result is not None and result.content else None
+    if isinstance(summary, TextContent):
+        return summary.text.split("\n", 1)[0]  # the result's own first line (the refund, for a cancelled job)
+    return view.error.message if view.error is not None else f"{label}: {view.status}."
 
 
-def _task(job: JobRecord, view: ToolResult, *, ttl_ms: int | None) -> dict[str, Any]:
+def _task(
+    job: JobRecord, view: ToolResult, *, ttl_ms: int | None, result: CallToolResult | None = None
+) -> dict[str, Any]:
     status = task_status(job, view)
     return {
         "taskId": job.id,
         "status": status,
-        "statusMessage": _status_message(job, view, status),
+        "statusMessage": _status_message(job, view, status, result),
         "createdAt": _iso(job.created_at),
         "lastUpdatedAt": _iso(job.updated_at),
         "ttlMs": ttl_ms,
@@ -123,7 +126,7 @@ def detailed_task(
 ) -> dict[str, Any]:
     """The `DetailedTask` of `tasks/get` and `notifications/tasks`: the status with what it carries — the open input
     requests, the final result (`result`, the rendered `view`), or the JSON-RPC error of a call genmcp broke on."""
-    task = _task(job, view, ttl_ms=ttl_ms)
+    task = _task(job, view, ttl_ms=ttl_ms, result=result)
     status = task["status"]
     if status == "input_required":
         task["inputRequests"] = dict(job.input_requests)

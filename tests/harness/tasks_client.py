@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from mcp.client.extension import ClaimContext, ClientExtension, NotificationBinding, ResultClaim
 from mcp.client.session import ClientSession
-from mcp_types import CallToolResult, InputResponses, NotificationParams, Result
+from mcp_types import CallToolResult, NotificationParams, Result
 from pydantic import ConfigDict, Field
 
 from server.tasks.wire import (
@@ -26,7 +26,7 @@ from server.tasks.wire import (
     UpdateTaskRequest,
 )
 
-__all__ = ["CreatedTask", "DetailedTask", "TaskFailed", "TaskNotice", "TasksClient", "WireLog"]
+__all__ = ["Ack", "CreatedTask", "DetailedTask", "TaskFailed", "TaskNotice", "TasksClient", "WireLog"]
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
@@ -56,6 +56,16 @@ class DetailedTask(_Task):
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     input_requests: dict[str, Any] | None = Field(default=None, alias="inputRequests")
+
+
+class Ack(Result):
+    """The empty acknowledgement of `tasks/update` and `tasks/cancel` (every field it carries is kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def fields(self) -> dict[str, Any]:
+        """What the acknowledgement carried besides `_meta`."""
+        return dict(self.model_extra or {})
 
 
 class TaskNotice(NotificationParams):
@@ -88,7 +98,7 @@ class WireLog:
         return [method for method, _, _ in self.entries]
 
 
-Answerer = Callable[[dict[str, Any]], InputResponses]
+Answerer = Callable[[dict[str, Any]], dict[str, dict[str, Any]]]
 """Answers a task's open input requests (by key)."""
 
 
@@ -118,16 +128,16 @@ class TasksClient(ClientExtension):
         self.log.add("tasks/get", {"taskId": task_id}, answer)
         return answer
 
-    async def update(self, session: ClientSession, task_id: str, responses: InputResponses) -> Result:
+    async def update(self, session: ClientSession, task_id: str, responses: dict[str, dict[str, Any]]) -> Ack:
         """One `tasks/update`."""
         params = UpdateTaskParams(task_id=task_id, input_responses=responses)
-        answer = await session.send_request(UpdateTaskRequest(params=params), Result)
+        answer = await session.send_request(UpdateTaskRequest(params=params), Ack)
         self.log.add("tasks/update", params.model_dump(by_alias=True, mode="json", exclude_none=True), answer)
         return answer
 
-    async def cancel(self, session: ClientSession, task_id: str) -> Result:
+    async def cancel(self, session: ClientSession, task_id: str) -> Ack:
         """One `tasks/cancel`."""
-        answer = await session.send_request(CancelTaskRequest(params=TaskParams(task_id=task_id)), Result)
+        answer = await session.send_request(CancelTaskRequest(params=TaskParams(task_id=task_id)), Ack)
         self.log.add("tasks/cancel", {"taskId": task_id}, answer)
         return answer
 
