@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import anyio
 from mcp.client.extension import ClaimContext, ClientExtension, NotificationBinding, ResultClaim
 from mcp.client.session import ClientSession
 from mcp_types import CallToolResult, NotificationParams, Result
@@ -112,15 +113,23 @@ class TasksClient(ClientExtension):
         self.answer = answer
         self.log = WireLog()
         self.notices: list[TaskNotice] = []
+        self._heard = anyio.Event()
 
     def claims(self) -> Sequence[ResultClaim[Any]]:
         return (ResultClaim(result_type="task", model=CreatedTask, resolve=self._resolve),)
 
     def notifications(self) -> Sequence[NotificationBinding[Any]]:
-        return (NotificationBinding(method="notifications/tasks", params_type=TaskNotice, handler=self._heard),)
+        return (NotificationBinding(method="notifications/tasks", params_type=TaskNotice, handler=self._notice),)
 
-    async def _heard(self, notice: TaskNotice) -> None:
+    async def _notice(self, notice: TaskNotice) -> None:
         self.notices.append(notice)
+        heard, self._heard = self._heard, anyio.Event()
+        heard.set()
+
+    async def next_notice(self) -> TaskNotice:
+        """Wait for the next `notifications/tasks` (use within a time bound)."""
+        await self._heard.wait()
+        return self.notices[-1]
 
     async def get(self, session: ClientSession, task_id: str) -> DetailedTask:
         """One `tasks/get`."""

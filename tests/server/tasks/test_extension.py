@@ -40,12 +40,14 @@ async def test_a_spending_call_becomes_a_task_that_is_its_job_record(client: Cli
     record = await runtime.store.get(created.task_id)
     assert record is not None, "the task id names the job record"
     assert (record.provider, record.operation, record.kind) == ("kolbo", "generate_video", "spend")
-    assert record.status == "running" and record.handle is not None
+    assert record.status == "running"
+    assert record.handle is not None
     assert created.result_type == "task"
     assert created.status == "working"
     assert created.ttl_ms == SEVEN_DAYS_MS
     assert created.poll_interval_ms == round(record.poll_interval * 1000)
-    assert created.created_at.endswith("Z") and created.last_updated_at.endswith("Z")
+    assert created.created_at.endswith("Z")
+    assert created.last_updated_at.endswith("Z")
     extra = created.model_extra or {}
     assert not {"result", "error", "inputRequests", "requestState", "ttl", "pollInterval", "task"} & set(extra)
 
@@ -88,7 +90,8 @@ async def test_the_one_watcher_polls_at_the_providers_pace(
         result = await impatient.call_tool("kolbo_generate_video", {"prompt": "p"})
 
     record = await runtime.store.get(eager.log.entries[0][2]["taskId"])
-    assert record is not None and record.finished
+    assert record is not None
+    assert record.finished
     polls = [r for r in upstream.requests if r.method == "GET" and job_id(data(result)["job"]) in r.path]
     # An 8-second job polled at the provider's interval: a handful of polls, not one per tasks/get.
     assert 1 <= len(polls) <= 8 / record.poll_interval + 3
@@ -119,11 +122,14 @@ async def test_cancelling_a_task_cancels_its_job_and_shows_the_refund(
 
     assert ack.fields() == {"resultType": "complete"}
     assert task.status == "cancelled"
-    assert task.status_message is not None and "25 credits refunded" in task.status_message
-    assert task.result is None and task.error is None  # a cancelled task carries its reason, nothing else
+    assert task.status_message is not None
+    assert "25 credits refunded" in task.status_message
+    assert task.result is None
+    assert task.error is None
     assert upstream.accounts[KEY].plan_credits == 1000
     record = await runtime.store.get(created.task_id)
-    assert record is not None and record.handle is not None
+    assert record is not None
+    assert record.handle is not None
     assert upstream.requests.count(f"POST /api/v1/generate/{job_id(record.handle)}/cancel") == 1
     polled = data(await client.call_tool("poll", {"job": record.handle}))
     assert (polled["status"], polled["credits"]["refunded_amount"]) == ("cancelled", 25)
@@ -213,9 +219,11 @@ async def test_a_task_survives_a_genmcp_restart(tmp_path: Path, clock: FakeClock
         resumed = await tasks.get(again.session, created.task_id)
         finished = await tasks.follow(again.session, created.task_id, None)
 
-    assert resumed.task_id == created.task_id and resumed.status == "working"
+    assert resumed.task_id == created.task_id
+    assert resumed.status == "working"
     assert finished.status == "completed"
-    assert finished.result is not None and finished.result["structuredContent"]["status"] == "completed"
+    assert finished.result is not None
+    assert finished.result["structuredContent"]["status"] == "completed"
     assert text_of(finished).startswith("kolbo generate_video completed")
     assert upstream.requests.count("POST /api/v1/generate/video") == 1
 
@@ -239,7 +247,7 @@ async def test_a_job_genmcp_crashed_on_is_a_failed_task_with_its_genmcp_result(
 
     assert task.status == "failed"
     assert task.result is None
-    assert task.error is not None and task.error["code"] == -32603
+    assert task.error is not None
+    assert task.error["code"] == -32603
     assert "may have been charged" in task.error["message"]
     assert task.error["data"]["result"]["error"]["code"] == "interrupted"
-

@@ -26,9 +26,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def both(
-    tmp_path: Path, clock: FakeClock, upstream: KolboSimulator, simulator: ConceptVizSimulator
-) -> Runtime:
+async def both(tmp_path: Path, clock: FakeClock, upstream: KolboSimulator, simulator: ConceptVizSimulator) -> Runtime:
     """A runtime serving Kolbo and ConceptViz (not Masko, Univers or Cosmiq)."""
     settings = make_settings(tmp_path, providers={"kolbo": {"api_key": KEY, "base_url": BASE_URL}})
     transports = {
@@ -84,7 +82,8 @@ async def test_prompt_arguments_complete_from_their_choices(both: Runtime) -> No
         unknown = await client.complete(PromptReference(name="no_such"), argument={"name": "x", "value": ""})
 
     assert ratios.completion.values == ["16:9", "1:1"]
-    assert nothing.completion.values == [] and unknown.completion.values == []
+    assert nothing.completion.values == []
+    assert unknown.completion.values == []
 
 
 async def test_job_handles_complete_with_the_callers_recent_jobs(both: Runtime, clock: FakeClock) -> None:

@@ -66,7 +66,8 @@ async def test_a_task_that_asks_is_input_required_until_answered(runtime: Runtim
     assert ignored.fields() == ack.fields() == {"resultType": "complete"}
     assert still.status == "input_required"
     assert done.status == "completed"
-    assert done.result is not None and "Deleted draft.txt." in done.result["structuredContent"]["text"]
+    assert done.result is not None
+    assert "Deleted draft.txt." in done.result["structuredContent"]["text"]
 
 
 async def test_answers_can_come_one_at_a_time(runtime: Runtime, clock: FakeClock) -> None:
@@ -80,8 +81,10 @@ async def test_answers_can_come_one_at_a_time(runtime: Runtime, clock: FakeClock
         done = await tasks.follow(client.session, created.task_id, None)
 
     assert set(both.input_requests or {}) == {"first", "second"}
-    assert one.status == "input_required" and set(one.input_requests or {}) == {"second"}
-    assert done.result is not None and done.result["structuredContent"]["text"] == "Answers: Ada, Bo"
+    assert one.status == "input_required"
+    assert set(one.input_requests or {}) == {"second"}
+    assert done.result is not None
+    assert done.result["structuredContent"]["text"] == "Answers: Ada, Bo"
 
 
 async def test_a_task_cancelled_while_it_asks_spent_nothing(
@@ -96,8 +99,11 @@ async def test_a_task_cancelled_while_it_asks_spent_nothing(
 
     record = await runtime.store.get(created.task_id)
     assert cancelled.status == "cancelled"
-    assert record is not None and record.credits is not None and record.credits.charged == 0
-    assert record.input_requests == {} and fixtures_sim.requests == 0
+    assert record is not None
+    assert record.credits is not None
+    assert record.credits.charged == 0
+    assert record.input_requests == {}
+    assert fixtures_sim.requests == 0
 
 
 async def test_an_answer_that_is_not_what_was_asked_is_invalid_params(runtime: Runtime, clock: FakeClock) -> None:
@@ -170,7 +176,8 @@ async def test_a_2026_call_asks_in_rounds_and_finishes_with_every_answer(runtime
         first = await client.session.call_tool("confirm_spend", {}, allow_input_required=True)
         result = await client.call_tool("confirm_spend", {})
 
-    assert isinstance(first, InputRequiredResult) and set(first.input_requests or {}) == {"cost"}
+    assert isinstance(first, InputRequiredResult)
+    assert set(first.input_requests or {}) == {"cost"}
     assert asked == ["This costs 25 credits. Go ahead?", "Whose picture?"]
     assert data(result)["text"] == "spent=True for=Ada"
 

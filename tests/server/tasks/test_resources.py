@@ -36,7 +36,8 @@ async def _running_video(client: Client) -> str:
 
 async def _read(client: Client, uri: str) -> dict[str, Any]:
     contents = (await client.read_resource(uri)).contents
-    assert len(contents) == 1 and isinstance(contents[0], types.TextResourceContents)
+    assert len(contents) == 1
+    assert isinstance(contents[0], types.TextResourceContents)
     assert contents[0].mime_type == "application/json"
     loaded: dict[str, Any] = json.loads(contents[0].text)
     return loaded
@@ -52,7 +53,8 @@ async def test_every_job_is_a_resource_with_its_current_result(plain: Client, ru
 
     assert (resource["provider"], resource["operation"], resource["status"]) == ("kolbo", "generate_video", "running")
     assert resource["job"] == uri.removeprefix("job://")
-    assert finished == polled and finished["status"] == "completed"
+    assert finished == polled
+    assert finished["status"] == "completed"
     assert "job://{handle}" in [template.uri_template for template in templates]
 
 
@@ -99,17 +101,18 @@ async def test_a_2025_subscription_hears_when_the_job_finishes(runtime: Runtime)
         capabilities = legacy.server_capabilities
 
     assert set(updates) == {uri}
-    assert capabilities.resources is not None and capabilities.resources.subscribe is True
+    assert capabilities.resources is not None
+    assert capabilities.resources.subscribe is True
 
 
-async def _listen_for_tasks(client: Client, task_ids: list[str], until: Any) -> None:
-    """Open a listen stream for these task ids and keep it open until `until()` is true."""
+async def _listen_for_tasks(client: Client, tasks: TasksClient, task_ids: list[str], final: str) -> None:
+    """Open a listen stream for these task ids and keep it open until a task notification says `final`."""
     params = SubscriptionsListenRequestParams(notifications=SubscriptionFilter.model_validate({"taskIds": task_ids}))
     async with anyio.create_task_group() as group:
         group.start_soon(client.session.send_request, SubscriptionsListenRequest(params=params), types.Result)
         with anyio.fail_after(BOUND):
-            while not until():
-                await anyio.sleep(0)  # a checkpoint: the stream's notifications arrive meanwhile
+            while (await tasks.next_notice()).status != final:
+                pass
         group.cancel_scope.cancel()
 
 
@@ -119,10 +122,11 @@ async def test_a_listen_stream_with_task_ids_gets_each_task_state(
     created = await client.session.call_tool("kolbo_generate_video", {"prompt": "p"}, allow_claimed=True)
     task_id = created.model_dump(by_alias=True)["taskId"]
 
-    await _listen_for_tasks(client, [task_id], lambda: any(n.status == "completed" for n in tasks.notices))
+    await _listen_for_tasks(client, tasks, [task_id], "completed")
 
     statuses = [notice.status for notice in tasks.notices]
-    assert statuses[0] == "working" and statuses[-1] == "completed"
+    assert statuses[0] == "working"
+    assert statuses[-1] == "completed"
     last = tasks.notices[-1].model_dump(by_alias=True)
     assert last["taskId"] == task_id
     assert last["result"]["structuredContent"]["status"] == "completed"
