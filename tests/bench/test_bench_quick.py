@@ -14,7 +14,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 110
-SECTIONS = ["latency", "jobs", "longpoll", "startup"]
+SECTIONS = ["latency", "jobs", "longpoll", "startup", "following"]
 
 
 def _run_quick(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
