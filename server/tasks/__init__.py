@@ -3,12 +3,13 @@
 `input_required`), and the workflow prompts and completions.
 
 - `asking`: questions one tool call asks the person (MRTR on 2026-07-28, elicitation on 2025-11-25).
-- `changes`: "a job changed", the one in-process feed every listener hangs off.
+- `changes`: "a job changed", the one in-process feed every listener hangs off; `bus`: the subscription bus.
 - `wire`: a job record as a task (`CreateTaskResult`, `DetailedTask`), the task methods' parameter models.
 - `watchers`: the one watcher per running job that clients follow instead of calling `poll`.
 - `questions`: questions a job's background work asks the person following it as a task, and their answers.
 - `extension`: the SDK `Extension` (tasks/get, tasks/update, tasks/cancel, the `tools/call` interceptor).
 - `resources`: `job://<handle>` resources, 2025 `resources/subscribe`, and the notifications they get.
+- `notify`: job changes turned into resource updates and task notifications, for whoever follows the job.
 - `listen`: `subscriptions/listen` with task ids and per-caller job subscriptions.
 - `prompts`, `completions`: workflow prompts and argument completions.
 - `feature`: everything above for one runtime, started with it.

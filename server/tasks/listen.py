@@ -143,7 +143,7 @@ class ListenStreams:
 
         # Subscribed before the acknowledgement is sent, so nothing published meanwhile is lost.
         stop_events = self.feature.bus.subscribe(on_event)
-        stop_tasks = self.feature.parts.notices.listen_tasks(tasks, lambda task_id, task: deliver((task_id, task)))
+        stop_tasks = self.feature.parts.notices.listen(uris, tasks, lambda task_id, task: deliver((task_id, task)))
         self._open += 1
         try:
             ack = SubscriptionsAcknowledgedNotification(

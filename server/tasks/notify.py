@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,8 @@ class JobNotices:
         self._sessions: dict[str, dict[str, ServerSession]] = {}
         """2025 subscriptions: resource URI → connection key → the session to notify."""
         self._task_listeners: dict[object, tuple[frozenset[str], TaskListener]] = {}
+        self._watched_uris: Counter[str] = Counter()
+        """Resource URIs some 2026 listen stream follows (with 2025 subscriptions: whom a job's change concerns)."""
 
     # --- who listens ----------------------------------------------------------------------------------------------
 
@@ -63,15 +65,25 @@ class JobNotices:
         if not sessions:
             self._sessions.pop(uri, None)
 
-    def listen_tasks(self, task_ids: frozenset[str], listener: TaskListener) -> Callable[[], None]:
-        """Call `listener` when one of these tasks changes; returns the function that stops it."""
+    def listen(self, uris: frozenset[str], task_ids: frozenset[str], listener: TaskListener) -> Callable[[], None]:
+        """A listen stream follows these resource URIs (announced on the bus) and tasks (`listener` is called when
+        one of them changes); returns the function that stops it."""
         token = object()
         self._task_listeners[token] = (task_ids, listener)
+        self._watched_uris.update(uris)
 
         def stop() -> None:
-            self._task_listeners.pop(token, None)
+            if self._task_listeners.pop(token, None) is not None:
+                self._watched_uris.subtract(uris)
+                self._watched_uris += Counter()  # drops the URIs nobody follows any more
 
         return stop
+
+    def _concerns(self, uri: str | None, job_id: str) -> bool:
+        """Whether anyone follows this job: its resource, or its task."""
+        if uri is not None and (self._watched_uris[uri] > 0 or uri in self._sessions):
+            return True
+        return any(job_id in ids for ids, _ in self._task_listeners.values())
 
     # --- the feed -------------------------------------------------------------------------------------------------
 
@@ -104,6 +116,13 @@ class JobNotices:
         job = await parts.store.get(job_id)
         if job is None:
             return
+        if parent and job.part_of is not None:
+            provider, _, upstream_id = job.part_of.partition(":")
+            first = await parts.store.find(provider, upstream_id)
+            if first is not None:
+                await self._announce(first.id, parent=False)
+        if not self._concerns(job_uri(job.handle) if job.handle else None, job.id):
+            return  # nobody follows it: nothing to render, nothing to send
         wanted = [ids for ids, _ in self._task_listeners.values() if job.id in ids]
         view = await self.feature.view(job)
         seen = hashlib.sha256(
@@ -118,11 +137,6 @@ class JobNotices:
                 for ids, listener in list(self._task_listeners.values()):
                     if job.id in ids:
                         listener(job.id, task)
-        if parent and job.part_of is not None:
-            provider, _, upstream_id = job.part_of.partition(":")
-            first = await parts.store.find(provider, upstream_id)
-            if first is not None:
-                await self._announce(first.id, parent=False)
 
     def _remember(self, job_id: str, seen: str) -> None:
         self._last[job_id] = seen
