@@ -99,7 +99,7 @@ class TasksExtension(Extension):
         began = await tool.begin(params.arguments or {}, Context(request_context=ctx, input_params=params))
         if not isinstance(began, Started):
             return began
-        self.feature.parts.watchers.ensure(began.job)
+        self.feature.watch(began.job)
         log.info("%s became task %s", params.name, began.job.id)
         return await self.feature.task(began.job, created=True)
 

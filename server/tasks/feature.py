@@ -26,7 +26,9 @@ from server.jobs import JobRecord, JobStore
 from server.results import ToolResult
 from server.tasks.bus import EventBus
 from server.tasks.changes import JobChanges
+from server.tasks.endpoint import install
 from server.tasks.listen import ListenStreams
+from server.tasks.notify import JobNotices
 from server.tasks.questions import JobQuestions
 from server.tasks.watchers import Watchers
 from server.tasks.wire import created_task, detailed_task
@@ -35,7 +37,6 @@ from server.views import job_result
 
 if TYPE_CHECKING:
     from server.mcp_server import GenmcpServer
-    from server.tasks.notify import JobNotices
 
 __all__ = ["TasksFeature"]
 
@@ -98,8 +99,6 @@ class TasksFeature:
         renderer: Tools,
     ) -> None:
         """Start the watchers and the notification feed in the runtime's task group."""
-        from server.tasks.notify import JobNotices
-
         watchers = Watchers(store=store, calls=calls, providers=providers, clock=self.clock)
         watchers.attach(group)
         notices = JobNotices(self)
@@ -123,8 +122,6 @@ class TasksFeature:
     def install(self, server: GenmcpServer, providers: frozenset[str]) -> None:
         """Serve the job resources, subscriptions, prompts and completions on one endpoint's server (serving these
         providers)."""
-        from server.tasks.endpoint import install
-
         install(self, server, providers)
 
     # --- what the extension and the resources share ----------------------------------------------------------------
@@ -163,8 +160,7 @@ class TasksFeature:
         this request, at most once per poll interval."""
         if job.finished:
             return job
-        if job.key_ref is None or job.runs_here:
-            self.parts.watchers.ensure(job)
+        if self.watch(job):
             return job
         provider = self.parts.providers.get(job.provider)
         due = self.clock.wall() - job.updated_at >= job.poll_interval
@@ -172,6 +168,14 @@ class TasksFeature:
             return job
         with caller.keys_in_scope():
             return await self.parts.calls.poller.wait(job, provider, self.clock.now())
+
+    def watch(self, job: JobRecord) -> bool:
+        """Have the job's one watcher follow it, unless only its caller's own key can look at it (see `follow`);
+        return whether it is genmcp's to watch."""
+        if job.key_ref is not None and not job.runs_here:
+            return False
+        self.parts.watchers.ensure(job)
+        return True
 
     async def task(self, job: JobRecord, *, created: bool = False) -> dict[str, Any]:
         """The job as a task: its `CreateTaskResult` (`created`), else its `DetailedTask`."""
@@ -181,4 +185,5 @@ class TasksFeature:
         result: CallToolResult | None = None
         if view.status != "running":
             result = await self.parts.renderer.result(view)
-        return detailed_task(job, view, result, ttl_ms=self.ttl_ms)
+        problem = self.parts.watchers.problem(job.id) if view.status == "running" else None
+        return detailed_task(job, view, result, ttl_ms=self.ttl_ms, problem=problem)

@@ -87,14 +87,17 @@ def task_status(job: JobRecord, view: ToolResult) -> TaskStatus:
     return "completed"
 
 
-def _status_message(job: JobRecord, view: ToolResult, status: TaskStatus, result: CallToolResult | None) -> str:
+def _status_message(
+    job: JobRecord, view: ToolResult, status: TaskStatus, result: CallToolResult | None, problem: str | None
+) -> str:
     label = f"{job.provider} {job.operation}"
     if status == "input_required":
         return f"{label} waits for your answer."
     if status == "working":
         state = job.upstream_status or "running"
         progress = f", {view.progress:.0f}%" if view.progress is not None else ""
-        return f"{label}: {state}{progress}."
+        trouble = f" genmcp could not check it lately: {problem}" if problem else ""
+        return f"{label}: {state}{progress}.{trouble}"
     summary = result.content[0] if result is not None and result.content else None
     if isinstance(summary, TextContent):
         return summary.text.split("\n", 1)[0]  # the result's own first line (the refund, for a cancelled job)
@@ -102,13 +105,18 @@ def _status_message(job: JobRecord, view: ToolResult, status: TaskStatus, result
 
 
 def _task(
-    job: JobRecord, view: ToolResult, *, ttl_ms: int | None, result: CallToolResult | None = None
+    job: JobRecord,
+    view: ToolResult,
+    *,
+    ttl_ms: int | None,
+    result: CallToolResult | None = None,
+    problem: str | None = None,
 ) -> dict[str, Any]:
     status = task_status(job, view)
     return {
         "taskId": job.id,
         "status": status,
-        "statusMessage": _status_message(job, view, status, result),
+        "statusMessage": _status_message(job, view, status, result, problem),
         "createdAt": _iso(job.created_at),
         "lastUpdatedAt": _iso(job.updated_at),
         "ttlMs": ttl_ms,
@@ -122,11 +130,12 @@ def created_task(job: JobRecord, view: ToolResult, *, ttl_ms: int | None) -> dic
 
 
 def detailed_task(
-    job: JobRecord, view: ToolResult, result: CallToolResult | None, *, ttl_ms: int | None
+    job: JobRecord, view: ToolResult, result: CallToolResult | None, *, ttl_ms: int | None, problem: str | None = None
 ) -> dict[str, Any]:
     """The `DetailedTask` of `tasks/get` and `notifications/tasks`: the status with what it carries — the open input
-    requests, the final result (`result`, the rendered `view`), or the JSON-RPC error of a call genmcp broke on."""
-    task = _task(job, view, ttl_ms=ttl_ms, result=result)
+    requests, the final result (`result`, the rendered `view`), or the JSON-RPC error of a call genmcp broke on.
+    `problem` is why genmcp could not look at a running job lately (said in the status message)."""
+    task = _task(job, view, ttl_ms=ttl_ms, result=result, problem=problem)
     status = task["status"]
     if status == "input_required":
         task["inputRequests"] = dict(job.input_requests)

@@ -18,11 +18,21 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import ResourceTemplateReference
 
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from providers.kolbo.simulator import KolboAccount, KolboSimulator
 from tests.harness.process import GenmcpProcess
 from tests.harness.settings import settings_data
 from tests.harness.tasks_client import CreatedTask, TasksClient
-from tests.security.conftest import CANARIES, TOKENS, Leaks, SimHost, canary_providers, genmcp_server
+from tests.security.conftest import (
+    CANARIES,
+    CLIENT_KEY,
+    TOKENS,
+    Leaks,
+    SimHost,
+    canary_providers,
+    genmcp_server,
+    secrets_in,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -33,17 +43,22 @@ BOB = {"Authorization": f"Bearer {TOKENS['bob']}"}
 @dataclass
 class Shared:
     kolbo: KolboSimulator
+    conceptviz: ConceptVizSimulator
     server: GenmcpProcess
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     kolbo = KolboSimulator(accounts={CANARIES["kolbo"]: KolboAccount()}, job_seconds=120)  # jobs run for minutes
+    accounts = {CANARIES["conceptviz"]: ConceptVizAccount(), CLIENT_KEY: ConceptVizAccount()}
+    conceptviz = ConceptVizSimulator(accounts=accounts, job_seconds=0.5)
     workdir = tmp_path_factory.mktemp("tasks-callers")
-    with SimHost({"kolbo": kolbo}) as host:
-        config = settings_data(workdir, providers=canary_providers(host.urls), auth={"tokens": TOKENS})
+    with SimHost({"kolbo": kolbo, "conceptviz": conceptviz}) as host:
+        providers = canary_providers(host.urls)
+        providers["conceptviz"]["allow_client_keys"] = True
+        config = settings_data(workdir, providers=providers, auth={"tokens": TOKENS})
         with genmcp_server(workdir, config) as server:
-            yield Shared(kolbo, server)
+            yield Shared(kolbo, conceptviz, server)
 
 
 @contextlib.asynccontextmanager
@@ -137,3 +152,28 @@ async def test_bob_cannot_read_subscribe_to_or_complete_alices_job(shared: Share
     assert (acks[0].model_extra or {}).get("taskIds") == []
     assert handle not in completed.completion.values
     leaks.add("bob's refusals", f"{unread.value.message} {unsubscribed.value.message}")
+
+
+async def test_a_task_started_with_the_callers_own_key_is_looked_at_only_with_that_key(
+    shared: Shared, leaks: Leaks
+) -> None:
+    """genmcp keeps no caller's key, so no watcher can poll such a job: the client's own tasks/get (with the key)
+    looks at it, at most once per poll interval; without the key the task is not the caller's."""
+    own = {**ALICE, "X-Conceptviz-Api-Key": CLIENT_KEY}
+    start = len(shared.conceptviz.requests.entries)
+    tasks = TasksClient(sleep=anyio.sleep)
+    async with _as(shared.server.mcp_url, own, tasks) as alice:
+        result = await alice.call_tool("conceptviz_generate", {"prompt": "alice's own-key diagram"})
+        task_id = tasks.log.entries[0][2]["taskId"]
+    async with _as(shared.server.mcp_url, ALICE, TasksClient(sleep=anyio.sleep)) as keyless:
+        with pytest.raises(MCPError) as refused:
+            await TasksClient(sleep=anyio.sleep).get(keyless.session, task_id)
+
+    assert (result.structured_content or {}).get("status") == "completed"
+    seen = list(shared.conceptviz.requests.entries)[start:]
+    assert seen
+    assert {request.headers.get("authorization") for request in seen} == {f"Bearer {CLIENT_KEY}"}
+    assert refused.value.code == -32602
+    for method, _, answer in tasks.log.entries:
+        leaks.add(method, str(answer))
+    assert not secrets_in(str(tasks.log.entries))

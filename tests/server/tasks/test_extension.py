@@ -251,3 +251,15 @@ async def test_a_job_genmcp_crashed_on_is_a_failed_task_with_its_genmcp_result(
     assert task.error["code"] == -32603
     assert "may have been charged" in task.error["message"]
     assert task.error["data"]["result"]["error"]["code"] == "interrupted"
+
+
+async def test_a_watcher_that_cannot_look_at_the_job_says_why_in_the_status(
+    client: Client, tasks: TasksClient, upstream: KolboSimulator
+) -> None:
+    upstream.faults.add("GET", "/api/v1/generate/", status=401, body={"error": "Invalid API key"}, times=50)
+    created = await _created(client)
+
+    answers = [await tasks.get(client.session, created.task_id) for _ in range(3)]
+
+    assert {answer.status for answer in answers} == {"working"}
+    assert any("could not check it lately" in (answer.status_message or "") for answer in answers)
