@@ -45,6 +45,7 @@ from providers.masko.simulator import MaskoAccount, MaskoSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
 from server.http import BearerGate
+from server.oauth.gate import ResourceGate
 from server.redaction import RedactingFilter, Redactor
 from server.sandbox import _QuietServer
 from tests.harness.process import START_TIMEOUT, STOP_TIMEOUT, GenmcpProcess, start_genmcp
@@ -394,7 +395,7 @@ IN_PROCESS = "http://127.0.0.1:8000"
 async def serving(runtime: Runtime) -> AsyncIterator[ASGIApp]:
     """A runtime's whole ASGI app (bearer gate included) with its lifespan running."""
     app = runtime.http_app()
-    inner = cast(Starlette, app.app if isinstance(app, BearerGate) else app)
+    inner = cast(Starlette, app.app if isinstance(app, BearerGate | ResourceGate) else app)
     async with inner.router.lifespan_context(inner):
         yield app
 
