@@ -5,27 +5,63 @@
   (the browser tests use a real browser instead; this drives the same forms, for the protocol-level tests).
 - `pkce()`, `authorize_url()`: what an OAuth client sends.
 - `add_user()`: a user in a registry database (as `genmcp users add` would add it).
+- `builtin_settings()`, `running_auth_server()` → `AuthServer`: genmcp in process in `[auth] mode = "builtin"` (as if
+  on http://127.0.0.1:8000), its ConceptViz on the simulator, a user `alice`, and a fake clock whose wall time starts
+  at the real time (the SDK's handlers check expiry on the real clock too: `aligned_clock()`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import secrets
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
+from starlette.types import ASGIApp
 
+from providers import PROVIDERS
+from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
+from server.app import Runtime
+from server.config import Settings
 from server.oauth import credentials
 from server.oauth.sqlite_store import SqliteOAuthStore
 from server.oauth.store import UserRecord
+from tests.harness.clock import FakeClock
+from tests.harness.settings import build_settings
+from tests.security.conftest import IN_PROCESS, asgi_http, serving
 
-__all__ = ["PASSWORD", "Form", "FormPage", "Person", "add_user", "authorize_url", "pkce", "query_of"]
+__all__ = [
+    "ISSUER",
+    "KEY",
+    "MCP",
+    "PASSWORD",
+    "REDIRECT",
+    "AuthServer",
+    "Form",
+    "FormPage",
+    "Person",
+    "add_user",
+    "aligned_clock",
+    "authorize_url",
+    "builtin_settings",
+    "pkce",
+    "query_of",
+    "running_auth_server",
+]
 
 PASSWORD = "correct horse battery staple"
+KEY = "cvk_oauth_test_key_0123456789"
+ISSUER = IN_PROCESS
+MCP = f"{IN_PROCESS}/mcp"
+REDIRECT = "http://127.0.0.1:33418/callback"
 
 
 @dataclass
@@ -176,3 +212,52 @@ class Person:
         answer = await self.post(urljoin(str(page.url), form.action), form, **changes)
         assert answer.status_code == 303, answer.text
         return answer.headers["location"]
+
+
+def builtin_settings(tmp_path: Path, **builtin: Any) -> Settings:
+    """Live settings (ConceptViz with `KEY`) with the built-in authorization server on 127.0.0.1:8000."""
+    return build_settings(
+        tmp_path,
+        providers={"conceptviz": {"api_key": KEY, "base_url": "https://conceptviz.test/api/v1"}},
+        server={"host": "127.0.0.1", "port": 8000},
+        auth={"mode": "builtin", "builtin": builtin},
+    )
+
+
+def aligned_clock() -> FakeClock:
+    """A fake clock whose wall time starts now."""
+    fake = FakeClock()
+    fake.epoch = time.time() - fake.t
+    return fake
+
+
+@dataclass
+class AuthServer:
+    """genmcp in process with its authorization server, and what the tests need around it."""
+
+    app: ASGIApp
+    runtime: Runtime
+    clock: FakeClock
+    simulator: ConceptVizSimulator
+
+    def http(self, **headers: str) -> httpx2.AsyncClient:
+        """A new HTTP client (its own cookie jar) talking to the app."""
+        return asgi_http(self.app, headers)
+
+    def person(self, user: str = "alice", password: str = PASSWORD) -> Person:
+        """Someone with a browser-like client of their own (use it with `async with`)."""
+        return Person(self.http(), user=user, password=password)
+
+
+@contextlib.asynccontextmanager
+async def running_auth_server(
+    settings: Settings, clock: FakeClock, users: tuple[str, ...] = ("alice",)
+) -> AsyncIterator[AuthServer]:
+    """Serve `settings` in process (users added first) until the block ends."""
+    for user in users:
+        await add_user(settings.jobs.resolved_db_path(), user)
+    simulator = ConceptVizSimulator(accounts={KEY: ConceptVizAccount(credits=100)}, job_seconds=5, now=clock.now)
+    transports = {"conceptviz": httpx2.ASGITransport(app=simulator.app)}
+    runtime = Runtime(settings, PROVIDERS, clock=clock, transports=transports)
+    async with serving(runtime) as app:
+        yield AuthServer(app=app, runtime=runtime, clock=clock, simulator=simulator)

@@ -111,6 +111,12 @@ class Leaks:
     """What one test produced that must carry no secret; checked when the test ends."""
 
     texts: list[tuple[str, str]] = field(default_factory=list)
+    watched: list[str] = field(default_factory=list)
+    """Secrets minted during the test (OAuth tokens, codes, passwords): watched like the configured ones."""
+
+    def watch(self, *secrets: str) -> None:
+        """Watch more secrets for the rest of the test (and the session)."""
+        self.watched.extend(secret for secret in secrets if secret)
 
     def add(self, where: str, value: str | bytes) -> str:
         """Keep `value` for the check; returns it as text."""
@@ -137,7 +143,8 @@ class Leaks:
 
     def found(self) -> list[str]:
         """`where: secret` for every secret seen."""
-        return [f"{where}: {secret[:12]}…" for where, text in self.texts for secret in secrets_in(text)]
+        secrets = (*SECRETS, *self.watched)
+        return [f"{where}: {secret[:12]}…" for where, text in self.texts for secret in secrets_in(text, secrets)]
 
 
 class _Capture(logging.Handler):

@@ -12,9 +12,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from server.oauth import scopes
-from tests.harness.oauth import authorize_url, pkce, query_of
+from tests.harness.oauth import ISSUER, MCP, REDIRECT, AuthServer, authorize_url, pkce, query_of
 from tests.harness.results import data
-from tests.server.oauth.conftest import ISSUER, MCP, REDIRECT, AuthServer
 
 pytestmark = pytest.mark.anyio
 
