@@ -197,9 +197,7 @@ class Person:
         form = FormPage(page.text).form(method="password")
         return await self.post(urljoin(page_url, form.action), form, user=self.user, password=self.password)
 
-    async def consent(
-        self, authorization_url: str, *, approve: bool = True, scopes: list[str] | None = None
-    ) -> str:
+    async def consent(self, authorization_url: str, *, approve: bool = True, scopes: list[str] | None = None) -> str:
         """Approve (or deny) a request; the URL the browser is sent back to (the client's redirect URI).
 
         `scopes` replaces the optional scopes that stay ticked (None: as the page offers them)."""
