@@ -1,6 +1,6 @@
 """The pages a person sees: sign in (password or one-time code), approve or deny a client, a one-time link's landing
 page, and who is signed in. Server-rendered (Jinja2 through Starlette's templates), no JavaScript, nothing fetched
-from elsewhere; every form is CSRF-checked; every page is `no-store`, cannot be framed, and sends no referrer.
+from elsewhere; every form is CSRF-checked; every page is `no-store`, cannot be framed, and sends a referrer to this server only.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class Pages:
                 "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
                 f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
                 "X-Frame-Options": "DENY",
-                "Referrer-Policy": "no-referrer",
+                "Referrer-Policy": "same-origin",  # no-referrer would make browsers send `Origin: null`
                 "X-Content-Type-Options": "nosniff",
                 **(headers or {}),
             },
@@ -135,7 +135,14 @@ class Pages:
         return (client.client_name if client else None) or pending.client_id
 
     async def _sign_in_form(
-        self, request: Request, *, next_path: str, request_id: str | None, error: str | None = None, status: int = 200
+        self,
+        request: Request,
+        *,
+        next_path: str,
+        request_id: str | None,
+        error: str | None = None,
+        status: int = 200,
+        user: str | None = None,
     ) -> Response:
         pending = await self._pending(request_id)
         context = {
@@ -143,7 +150,7 @@ class Pages:
             "request_id": request_id if pending else None,
             "client_name": await self._client_name(pending),
             "error": error,
-            "user": "",
+            "user": user or "",
         }
         return self._render(request, "sign_in.html", context, status=status)
 
@@ -170,19 +177,19 @@ class Pages:
         name = str(form.get("user") or "").strip() if method == "password" else None
         wait = await self.throttle.wait(name, address)
         if wait > 0:
-            return await self._locked(request, wait, next_path, request_id)
+            return await self._locked(request, wait, next_path, request_id, name)
         user = await self._check_password(form, name) if method == "password" else await self._check_code(form)
         if user is None:
             wait = await self.throttle.failed(name, address)
             if wait > 0:
-                return await self._locked(request, wait, next_path, request_id)
+                return await self._locked(request, wait, next_path, request_id, name)
             error = (
                 "That user name and password do not match."
                 if method == "password"
                 else "That sign-in code is not valid: it may have expired or been used already."
             )
             return await self._sign_in_form(
-                request, next_path=next_path, request_id=request_id, error=error, status=401
+                request, next_path=next_path, request_id=request_id, error=error, status=401, user=name
             )
         await self.throttle.succeeded(user, address)
         response = RedirectResponse(next_path, status_code=303, headers={"Cache-Control": "no-store"})
@@ -207,7 +214,9 @@ class Pages:
         link = await self.store.redeem_link(credentials.digest(code), self.provider.clock.wall())
         return link.user if link else None
 
-    async def _locked(self, request: Request, wait: float, next_path: str, request_id: str | None) -> Response:
+    async def _locked(
+        self, request: Request, wait: float, next_path: str, request_id: str | None, name: str | None
+    ) -> Response:
         minutes = max(1, round(wait / 60))
         log.warning("sign-in refused for a while after repeated failures from %s", _address(request))
         response = await self._sign_in_form(
@@ -216,6 +225,7 @@ class Pages:
             request_id=request_id,
             error=f"Too many failed sign-ins. Sign-in is paused; try again in {minutes} minute{'s' * (minutes > 1)}.",
             status=429,
+            user=name,
         )
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
