@@ -7,6 +7,8 @@ Two pieces are genmcp's own, because the SDK's assume what genmcp will not do:
   a digest, so the presented secret is hashed and compared in constant time.
 - `TokenEndpoint`: the SDK's token handler does not hand the request's `resource` (RFC 8707) to the provider; this
   one makes it available (`REQUESTED_RESOURCE`) so a token is never issued for another resource.
+- `RevocationEndpoint`: the SDK's revocation request model requires a `client_secret` field, which a public client
+  (RFC 7009 §2.1: no secret) does not send; this one reads the same request without requiring it.
 
 The authorization endpoint's error redirects carry `iss` (RFC 9207), as the success ones do.
 """
@@ -16,23 +18,27 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from mcp.server.auth.errors import stringify_pydantic_error
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.metadata import MetadataHandler
 from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
-from mcp.server.auth.provider import construct_redirect_uri
+from mcp.server.auth.provider import AccessToken, RefreshToken, construct_redirect_uri
 from mcp.server.auth.routes import cors_middleware
 from mcp.server.auth.settings import ClientRegistrationOptions
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata
+from pydantic import BaseModel, ValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
@@ -40,7 +46,7 @@ from server.oauth import credentials, scopes
 from server.oauth.clients import GenmcpClient
 from server.oauth.provider import REQUESTED_RESOURCE, BuiltinProvider
 
-__all__ = ["HashedSecretAuthenticator", "TokenEndpoint", "authorization_metadata", "oauth_routes"]
+__all__ = ["HashedSecretAuthenticator", "RevocationEndpoint", "TokenEndpoint", "authorization_metadata", "oauth_routes"]
 
 AUTH_METHODS = ["none", "client_secret_post", "client_secret_basic"]
 _MAX_BODY = 64 * 1024
@@ -102,6 +108,39 @@ class TokenEndpoint(TokenHandler):
         return response
 
 
+class _RevocationRequest(BaseModel):
+    token: str
+    token_type_hint: Literal["access_token", "refresh_token"] | None = None
+
+
+class RevocationEndpoint(RevocationHandler):
+    """RFC 7009 revocation, for confidential and public clients alike (see the module docstring)."""
+
+    async def handle(self, request: Request) -> Response:
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        try:
+            client = await self.client_authenticator.authenticate_request(request)
+        except AuthenticationError as exc:
+            return JSONResponse({"error": "invalid_client", "error_description": exc.message}, 401, headers)
+        try:
+            asked = _RevocationRequest.model_validate(dict(await request.form()))
+        except ValidationError as exc:
+            return JSONResponse({"error": "invalid_request", "error_description": stringify_pydantic_error(exc)}, 400)
+        loaders: list[Callable[[str], Awaitable[AccessToken | RefreshToken | None]]] = [
+            self.provider.load_access_token,
+            partial(self.provider.load_refresh_token, client),
+        ]
+        if asked.token_type_hint == "refresh_token":
+            loaders.reverse()
+        for load in loaders:
+            token = await load(asked.token)
+            if token is not None:
+                if token.client_id == client.client_id:
+                    await self.provider.revoke_token(token)
+                break
+        return Response(status_code=200, headers=headers)  # also for an unknown token (RFC 7009 §2.2)
+
+
 def _with_issuer(handler: AuthorizationHandler, issuer: str) -> Any:
     """The authorization endpoint, adding `iss` to the redirects it sends back to a client (RFC 9207)."""
 
@@ -150,7 +189,7 @@ def oauth_routes(provider: BuiltinProvider, *, registration: bool, documents: bo
     metadata = authorization_metadata(issuer, registration=registration, documents=documents)
     authenticator = HashedSecretAuthenticator(provider)
     token = TokenEndpoint(provider, authenticator)
-    revoke = RevocationHandler(provider, authenticator)
+    revoke = RevocationEndpoint(provider, authenticator)
     routes = [
         Route(
             "/.well-known/oauth-authorization-server",

@@ -1,6 +1,7 @@
 """The pages a person sees: sign in (password or one-time code), approve or deny a client, a one-time link's landing
 page, and who is signed in. Server-rendered (Jinja2 through Starlette's templates), no JavaScript, nothing fetched
-from elsewhere; every form is CSRF-checked; every page is `no-store`, cannot be framed, and sends a referrer to this server only.
+from elsewhere; every form is CSRF-checked; every page is `no-store`, cannot be framed, and sends a referrer only to
+this server.
 """
 
 from __future__ import annotations
