@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     common(check)
 
     install = commands.add_parser("install", help="connect a client: print (or --write) its config entry")
-    install.add_argument("client", choices=["claude-code", "claude-desktop", "cursor", "vscode"])
+    install.add_argument("client", choices=["claude-code", "claude-desktop", "claude-connector", "cursor", "vscode"])
     install.add_argument("--transport", choices=["http", "stdio"], help="default: http (stdio for claude-desktop)")
     install.add_argument("--url", help="the MCP endpoint (default: http://127.0.0.1:8000/mcp)")
     install.add_argument("--provider", help="connect to one provider's endpoint (/mcp/<provider>): fewer tools")
@@ -208,6 +208,13 @@ def _install(args: argparse.Namespace) -> int:
     if args.provider and args.provider not in names:
         raise ConfigError(f"unknown provider {args.provider!r}; choose one of {', '.join(names)}.")
     url = args.url or "http://127.0.0.1:8000/mcp" + (f"/{args.provider}" if args.provider else "")
+    if args.client == "claude-connector":
+        from server.install import connector_steps
+
+        if not args.url:
+            raise ConfigError("pass --url with genmcp's public https URL, e.g. --url https://genmcp.example.com/mcp")
+        print(connector_steps(url))
+        return 0
     install = plan(
         args.client,
         transport=args.transport,
