@@ -114,7 +114,7 @@ def render(install: InstallPlan) -> str:
     if install.transport == "http":
         lines += ["", "# start the server first: genmcp serve   (sandbox mode when no key is configured)"]
         lines += [
-            "# with [auth] mode = \"builtin\" (genmcp's own OAuth sign-in), the client opens a browser the first time",
+            '# with [auth] mode = "builtin" (genmcp\'s own OAuth sign-in), the client opens a browser the first time',
             "# it connects: sign in, approve, done — nothing else to configure (see README: OAuth for remote use).",
         ]
     return "\n".join(lines)
@@ -124,7 +124,7 @@ def connector_steps(url: str) -> str:
     """How to add genmcp to Claude (Desktop or claude.ai) as a custom connector at `url`."""
     lines = [
         "# Add genmcp to Claude as a custom connector (Claude Desktop and claude.ai):",
-        "#   1. genmcp must run with [auth] mode = \"builtin\" and be reachable at an https URL",
+        '#   1. genmcp must run with [auth] mode = "builtin" and be reachable at an https URL',
         "#      (server.public_url behind a TLS proxy, or server.tls_certfile / server.tls_keyfile);",
         "#      add a user: genmcp users add <name>   (or print a one-time link: genmcp auth link <name>)",
         "#   2. In Claude: Settings → Connectors → Add custom connector",

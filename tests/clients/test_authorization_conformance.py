@@ -50,7 +50,16 @@ def issuer(request: pytest.FixtureRequest, node: Path, tmp_path: Path) -> Iterat
     add_user(workdir, config)
     path = write_config(workdir / "operator.toml", config)
     added = run_genmcp(
-        ["clients", "add", "MCP conformance", "--redirect-uri", "http://127.0.0.1/callback", "--public", "--config", str(path)],
+        [
+            "clients",
+            "add",
+            "MCP conformance",
+            "--redirect-uri",
+            "http://127.0.0.1/callback",
+            "--public",
+            "--config",
+            str(path),
+        ],
         workdir=workdir,
         env=clean_env(),
     )
@@ -99,7 +108,12 @@ def test_the_authorization_server_scenarios_pass(issuer: tuple[GenmcpProcess, st
         str(results),
     ]
     process = subprocess.Popen(
-        args, cwd=NODE_MODULES.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        args,
+        cwd=NODE_MODULES.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     lines: queue.Queue[str | None] = queue.Queue()
@@ -137,7 +151,9 @@ def test_the_authorization_server_scenarios_pass(issuer: tuple[GenmcpProcess, st
     for path in sorted(results.glob("*/checks.json")):
         for check in json.loads(path.read_text(encoding="utf-8")):
             checks[check["id"]] = check
-    scenarios = {re.sub(r"^authorization-server-(.+)-\d{4}-.*$", r"\1", p.parent.name) for p in results.glob("*/checks.json")}
+    scenarios = {
+        re.sub(r"^authorization-server-(.+)-\d{4}-.*$", r"\1", p.parent.name) for p in results.glob("*/checks.json")
+    }
     assert scenarios == SCENARIOS, report
     failing = {name: c.get("errorMessage") for name, c in checks.items() if c["status"] != "SUCCESS"}
     assert not failing, f"{failing}\n{report}"

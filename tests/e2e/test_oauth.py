@@ -125,7 +125,9 @@ async def test_a_connector_signs_in_calls_refreshes_and_is_revoked(server: Genmc
     oauth = OAuthClientProvider(
         server_url=server.mcp_url,
         client_metadata=OAuthClientMetadata(
-            client_name="Claude (test)", redirect_uris=[AnyUrl(CALLBACK)], token_endpoint_auth_method="client_secret_post"
+            client_name="Claude (test)",
+            redirect_uris=[AnyUrl(CALLBACK)],
+            token_endpoint_auth_method="client_secret_post",
         ),
         storage=storage,
         redirect_handler=approver.redirect,
@@ -134,52 +136,55 @@ async def test_a_connector_signs_in_calls_refreshes_and_is_revoked(server: Genmc
     http = httpx2.AsyncClient(
         auth=oauth, verify=server.verify(), timeout=30, event_hooks={"response": [sequence.hook("client")]}
     )
-    async with browser, http:
-        async with Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
-            listed = await client.call_tool("jobs", {})
-            assert not listed.is_error
-            generated = await client.call_tool("conceptviz_generate", {"prompts": ["a lighthouse"], "wait": 20})
-            assert data(generated)["status"] == "completed", generated.structured_content
-            first = storage.tokens
-            assert first is not None
-            assert approver.asked == 1
+    async with browser, http, Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
+        listed = await client.call_tool("jobs", {})
+        assert not listed.is_error
+        generated = await client.call_tool("conceptviz_generate", {"prompts": ["a lighthouse"], "wait": 20})
+        assert data(generated)["status"] == "completed", generated.structured_content
+        first = storage.tokens
+        assert first is not None
+        assert approver.asked == 1
 
-            oauth.context.token_expiry_time = time.time() - 1  # the client's view: its access token has expired
-            credits = await client.call_tool("credits", {})
-            assert not credits.is_error
-            assert storage.tokens is not None
-            assert storage.tokens.access_token != first.access_token
-            assert storage.tokens.refresh_token != first.refresh_token
-            assert approver.asked == 1  # refreshed, not asked again
+        oauth.context.token_expiry_time = time.time() - 1  # the client's view: its access token has expired
+        credits = await client.call_tool("credits", {})
+        assert not credits.is_error
+        assert storage.tokens is not None
+        assert storage.tokens.access_token != first.access_token
+        assert storage.tokens.refresh_token != first.refresh_token
+        assert approver.asked == 1  # refreshed, not asked again
 
-            current = storage.tokens.access_token
-            assert storage.client is not None
-            revoked = await browser.post(
-                f"{server.base_url}/revoke",
-                data={
-                    "token": current,
-                    "client_id": storage.client.client_id,
-                    "client_secret": storage.client.client_secret or "",
-                },
-            )
-            assert revoked.status_code == 200
-            refused = await browser.post(
-                server.mcp_url,
-                json={"jsonrpc": "2.0", "id": 9, "method": "ping"},
-                headers={"Authorization": f"Bearer {current}", "Accept": "application/json, text/event-stream"},
-            )
-            assert refused.status_code == 401
-            assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        current = storage.tokens.access_token
+        assert storage.client is not None
+        revoked = await browser.post(
+            f"{server.base_url}/revoke",
+            data={
+                "token": current,
+                "client_id": storage.client.client_id,
+                "client_secret": storage.client.client_secret or "",
+            },
+        )
+        assert revoked.status_code == 200
+        refused = await browser.post(
+            server.mcp_url,
+            json={"jsonrpc": "2.0", "id": 9, "method": "ping"},
+            headers={"Authorization": f"Bearer {current}", "Accept": "application/json, text/event-stream"},
+        )
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
 
-            again = await client.call_tool("jobs", {})  # 401 → the refresh token is revoked too → ask the person
-            assert not again.is_error
-            assert approver.asked == 2
-            assert [job["job"] for job in data(again)["jobs"]] == [data(generated)["job"]]  # alice's own job
+        again = await client.call_tool("jobs", {})  # 401 → the refresh token is revoked too → ask the person
+        assert not again.is_error
+        assert approver.asked == 2
+        assert [job["job"] for job in data(again)["jobs"]] == [data(generated)["job"]]  # alice's own job
 
     print(f"\nrequest sequence ({server.base_url}):\n" + "\n".join(sequence.lines))
     assert sequence.lines[0].startswith("client   POST /mcp → 401")
     discovery = [line.split()[2] for line in sequence.lines[1:4]]
-    assert discovery == ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server", "/register"]
+    assert discovery == [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+        "/register",
+    ]
 
 
 async def test_https_pages_set_secure_host_only_cookies(server: GenmcpProcess) -> None:

@@ -45,7 +45,16 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     add_user(workdir, config)
     path = write_config(workdir / "operator.toml", config)
     added = run_genmcp(
-        ["clients", "add", "Browser Test App", "--redirect-uri", "http://127.0.0.1/callback", "--public", "--config", str(path)],
+        [
+            "clients",
+            "add",
+            "Browser Test App",
+            "--redirect-uri",
+            "http://127.0.0.1/callback",
+            "--public",
+            "--config",
+            str(path),
+        ],
         workdir=workdir,
         env=clean_env(),
     )
@@ -78,7 +87,9 @@ def test_a_person_signs_in_and_approves_and_the_client_gets_its_code(running: Ru
     verifier, challenge = pkce()
     issuer = running.server.base_url
     with CallbackServer() as callback, chromium() as browser:
-        url = authorize_url(issuer, running.client_id, callback.url, challenge, state="st-1", resource=running.server.mcp_url)
+        url = authorize_url(
+            issuer, running.client_id, callback.url, challenge, state="st-1", resource=running.server.mcp_url
+        )
         context = browser.new_context(java_script_enabled=False, viewport={"width": 640, "height": 900})
         page = context.new_page()
         page.goto(url)
@@ -115,7 +126,9 @@ def test_a_person_signs_in_and_approves_and_the_client_gets_its_code(running: Ru
     tokens = _exchange(running, landed["code"], verifier, callback.url)
     assert tokens["scope"] == "genmcp:read genmcp:write"  # the person unticked spending
     initialized = httpx2.post(
-        running.server.mcp_url, json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens['access_token']}"}
+        running.server.mcp_url,
+        json=INITIALIZE,
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens['access_token']}"},
     )
     assert initialized.status_code == 200
 

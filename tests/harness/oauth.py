@@ -27,7 +27,6 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx2
 from starlette.types import ASGIApp
 
-from providers import PROVIDERS
 from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulator
 from server.app import Runtime
 from server.config import Settings
@@ -35,6 +34,7 @@ from server.oauth import credentials
 from server.oauth.sqlite_store import SqliteOAuthStore
 from server.oauth.store import UserRecord
 from tests.harness.clock import FakeClock
+from tests.harness.runtime import in_process_runtime
 from tests.harness.settings import build_settings
 from tests.security.conftest import IN_PROCESS, asgi_http, serving
 
@@ -249,13 +249,13 @@ class AuthServer:
 
 @contextlib.asynccontextmanager
 async def running_auth_server(
-    settings: Settings, clock: FakeClock, users: tuple[str, ...] = ("alice",)
+    settings: Settings, clock: FakeClock, users: tuple[str, ...] = ("alice",), fetch_app: ASGIApp | None = None
 ) -> AsyncIterator[AuthServer]:
-    """Serve `settings` in process (users added first) until the block ends."""
+    """Serve `settings` in process (users added first) until the block ends; with `fetch_app`, genmcp's downloads
+    (client metadata documents) go to that app, as if its hosts were public."""
     for user in users:
         await add_user(settings.jobs.resolved_db_path(), user)
     simulator = ConceptVizSimulator(accounts={KEY: ConceptVizAccount(credits=100)}, job_seconds=5, now=clock.now)
-    transports = {"conceptviz": httpx2.ASGITransport(app=simulator.app)}
-    runtime = Runtime(settings, PROVIDERS, clock=clock, transports=transports)
+    runtime = in_process_runtime(settings, apps={"conceptviz": simulator.app}, clock=clock, fetch_app=fetch_app)
     async with serving(runtime) as app:
         yield AuthServer(app=app, runtime=runtime, clock=clock, simulator=simulator)

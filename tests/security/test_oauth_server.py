@@ -69,7 +69,9 @@ async def _code(server: AuthServer, client: dict[str, Any], challenge: str, **ex
     return query_of(back)["code"]
 
 
-async def _exchange(server: AuthServer, client: dict[str, Any], code: str, verifier: str, **extra: str) -> httpx2.Response:
+async def _exchange(
+    server: AuthServer, client: dict[str, Any], code: str, verifier: str, **extra: str
+) -> httpx2.Response:
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -149,12 +151,18 @@ async def test_an_unregistered_redirect_uri_is_refused_without_redirecting(serve
         assert "location" not in response.headers
 
 
-async def test_a_loopback_redirect_matches_on_any_port_but_nothing_else_changes(server: AuthServer, leaks: Leaks) -> None:
+async def test_a_loopback_redirect_matches_on_any_port_but_nothing_else_changes(
+    server: AuthServer, leaks: Leaks
+) -> None:
     client = await _register(server, leaks)
     _, challenge = pkce()
     async with server.http() as http:
-        accepted = await http.get(authorize_url(ISSUER, client["client_id"], "http://127.0.0.1:5999/callback", challenge))
-        other_host = await http.get(authorize_url(ISSUER, client["client_id"], "http://localhost:33418/callback", challenge))
+        accepted = await http.get(
+            authorize_url(ISSUER, client["client_id"], "http://127.0.0.1:5999/callback", challenge)
+        )
+        other_host = await http.get(
+            authorize_url(ISSUER, client["client_id"], "http://localhost:33418/callback", challenge)
+        )
     assert accepted.status_code == 302
     assert accepted.headers["location"].startswith(f"{ISSUER}/oauth/consent?")
     _refused(other_host, "invalid_request")
@@ -162,7 +170,12 @@ async def test_a_loopback_redirect_matches_on_any_port_but_nothing_else_changes(
 
 async def test_a_redirect_to_another_host_cannot_be_registered(server: AuthServer, leaks: Leaks) -> None:
     async with server.http() as http:
-        for uri in ("http://evil.example/cb", "javascript:alert(1)", "https://app.example/cb#frag", "file:///etc/passwd"):
+        for uri in (
+            "http://evil.example/cb",
+            "javascript:alert(1)",
+            "https://app.example/cb#frag",
+            "file:///etc/passwd",
+        ):
             response = await http.post("/register", json={"client_name": "x", "redirect_uris": [uri]})
             _refused(response, "invalid_redirect_uri")
     assert await _grants(server) == 0
@@ -183,7 +196,9 @@ async def test_a_token_for_another_resource_is_never_issued_nor_accepted(server:
     _, challenge = pkce()
     async with server.http() as http:
         response = await http.get(
-            authorize_url(ISSUER, client["client_id"], REDIRECT, challenge, resource="https://other.example/mcp", state="s1")
+            authorize_url(
+                ISSUER, client["client_id"], REDIRECT, challenge, resource="https://other.example/mcp", state="s1"
+            )
         )
     assert response.status_code == 302
     back = query_of(response.headers["location"])
@@ -223,7 +238,11 @@ async def test_revoked_tokens_are_refused_and_cannot_be_refreshed(server: AuthSe
     async with server.http() as http:
         revoked = await http.post(
             "/revoke",
-            data={"token": answer["refresh_token"], "client_id": client["client_id"], "client_secret": client["client_secret"]},
+            data={
+                "token": answer["refresh_token"],
+                "client_id": client["client_id"],
+                "client_secret": client["client_secret"],
+            },
         )
         assert revoked.status_code == 200
         refreshed = await http.post(
@@ -238,9 +257,10 @@ async def test_revoked_tokens_are_refused_and_cannot_be_refreshed(server: AuthSe
     _refused(refreshed, "invalid_grant")
     response = await _status(server, answer["access_token"])
     assert response.status_code == 401
-    assert 'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"' in response.headers[
-        "www-authenticate"
-    ]
+    assert (
+        'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"'
+        in response.headers["www-authenticate"]
+    )
 
 
 async def test_a_replayed_refresh_token_revokes_its_grant(server: AuthServer, leaks: Leaks) -> None:

@@ -97,7 +97,11 @@ async def test_a_registered_client_gets_tokens_calls_a_tool_refreshes_and_is_rev
         assert rotated["refresh_token"] != refresh
         revoked = await http.post(
             "/revoke",
-            data={"token": rotated["access_token"], "client_id": client["client_id"], "client_secret": client["client_secret"]},
+            data={
+                "token": rotated["access_token"],
+                "client_id": client["client_id"],
+                "client_secret": client["client_secret"],
+            },
         )
         assert revoked.status_code == 200
         for token in (access, rotated["access_token"]):

@@ -27,7 +27,9 @@ from server.oauth.store import (
 pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
-IMPLEMENTATIONS: dict[str, Callable[[Path], OAuthStore]] = {"sqlite": lambda tmp: SqliteOAuthStore(tmp / "jobs.sqlite3")}
+IMPLEMENTATIONS: dict[str, Callable[[Path], OAuthStore]] = {
+    "sqlite": lambda tmp: SqliteOAuthStore(tmp / "jobs.sqlite3")
+}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
