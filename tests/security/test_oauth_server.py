@@ -362,3 +362,19 @@ async def test_issued_secrets_never_reach_the_database_or_the_logs(server: AuthS
         ).json()
     leaks.watch(rotated["access_token"], rotated["refresh_token"])
     leaks.files("registry", server.runtime.settings.jobs.resolved_db_path().parent)
+
+
+async def test_pkce_s256_is_required(server: AuthServer, leaks: Leaks) -> None:
+    client = await _register(server, leaks)
+    _, challenge = pkce()
+    async with server.http() as http:
+        for extra in ({"code_challenge_method": "plain"}, {"code_challenge": ""}):
+            url = authorize_url(ISSUER, client["client_id"], REDIRECT, challenge, state="p1", **extra)
+            if extra.get("code_challenge") == "":
+                url = url.replace("&code_challenge=&", "&")
+            response = await http.get(url)
+            assert response.status_code == 302, response.text
+            back = query_of(response.headers["location"])
+            assert back["error"] == "invalid_request", back
+            assert back["state"] == "p1"
+            assert not response.headers["location"].startswith(f"{ISSUER}/oauth/consent")
