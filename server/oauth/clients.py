@@ -82,16 +82,6 @@ class GenmcpClient(OAuthClientInformationFull):
         """The genmcp scopes this client may ask for: those it registered, or all when it named none."""
         return scopes.known((self.scope or "").split()) or list(scopes.ALL)
 
-    @property
-    def redirect_hosts(self) -> list[str]:
-        """Where its codes may go, as a person reads it (host, or scheme for a native app's own scheme)."""
-        hosts = []
-        for uri in self.redirect_uris or []:
-            parts = urlsplit(str(uri))
-            web = parts.scheme in ("http", "https") and parts.hostname
-            hosts.append(str(parts.hostname) if web else f"{parts.scheme}: (an app on this device)")
-        return sorted(set(hosts))
-
 
 def check_redirect_uris(uris: Iterable[AnyUrl | str]) -> None:
     """Raise `RegistrationError(invalid_redirect_uri)` for a redirect URI a client may not register."""

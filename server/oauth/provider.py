@@ -46,6 +46,8 @@ REQUESTED_RESOURCE: ContextVar[str | None] = ContextVar("genmcp_requested_resour
 
 _TOUCH_EVERY = 60.0
 """A grant's last-use time is written at most this often."""
+_PURGE_EVERY = 3600.0
+"""Expired requests, codes, sessions and links are deleted at most this often (when a new request comes)."""
 
 
 class CodeGrant(AuthorizationCode):
@@ -86,6 +88,7 @@ class BuiltinProvider(OAuthAuthorizationServerProvider[CodeGrant, RefreshGrant, 
         self.resources = resources
         self.clock = clock
         self.documents = documents
+        self._purged = clock.wall()
 
     # --- clients -------------------------------------------------------------------------------------------------
 
@@ -136,6 +139,10 @@ class BuiltinProvider(OAuthAuthorizationServerProvider[CodeGrant, RefreshGrant, 
             )
         allowed = client.allowed_scopes() if isinstance(client, GenmcpClient) else list(scopes.ALL)
         granted = scopes.known([*(params.scopes or allowed), scopes.READ])
+        now = self.clock.wall()
+        if now - self._purged > _PURGE_EVERY:
+            self._purged = now
+            await self.store.purge(now)
         request_id = credentials.mint("rq")
         await self.store.put_request(
             PendingRequest(

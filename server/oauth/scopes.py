@@ -16,9 +16,9 @@ from typing import Literal
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from server.errors import ForbiddenError
+from server.errors import InsufficientScope
 
-__all__ = ["ALL", "READ", "SPEND", "WRITE", "InsufficientScope", "Scope", "ScopeGuard", "describe", "known"]
+__all__ = ["ALL", "READ", "SPEND", "WRITE", "Scope", "ScopeGuard", "describe", "known"]
 
 READ = "genmcp:read"
 WRITE = "genmcp:write"
@@ -59,12 +59,6 @@ def known(scopes: Iterable[str]) -> list[str]:
 def describe(scopes: Iterable[str]) -> list[Scope]:
     """The consent page's wording for each genmcp scope in `scopes`."""
     return [_SCOPES[scope] for scope in known(scopes)]
-
-
-class InsufficientScope(ForbiddenError):
-    """The caller's token lacks the scope this tool needs."""
-
-    code = "insufficient_scope"
 
 
 class ScopeGuard:
