@@ -34,6 +34,9 @@ NODE_MODULES = HERE / "node_modules"
 NODE = NODE_MODULES / "node" / "bin" / "node"
 """Node 22 from the npm `node` package; the system Node is never used."""
 BIN = NODE_MODULES / ".bin"
+CONFORMANCE = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+"""The pinned suite's entry point (by path: the authorization-server suite, installed under the alias
+`conformance-auth`, declares the same `conformance` command)."""
 EXPECTED_FAILURES = HERE / "expected_failures.txt"
 EXPECTED_FAILURES_2026 = HERE / "expected_failures_2026.txt"
 REPO = HERE.parent.parent
@@ -321,7 +324,7 @@ class Suite:
 SUITES = {
     "2025-11-25": Suite(
         revision="2025-11-25",
-        entry=NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js",
+        entry=CONFORMANCE,
         run_args=("--suite", "all"),
         list_args=("list", "--server"),
         expected_failures=EXPECTED_FAILURES,
