@@ -13,14 +13,16 @@
   extension's cancellation is cooperative); always an empty ack for a task the caller may see.
 
 Each method answers -32021 to a client that did not declare the extension, -32602 for a task id that names no job
-the caller may see, and -32020 when an HTTP request's `Mcp-Name` header is not its `taskId`.
+the caller may see, and -32020 when an HTTP request's `Mcp-Name` header is not its `taskId`. With the built-in
+authorization server, `tasks/cancel` needs the scope the `cancel` tool needs (write) and `tasks/update` the one the
+job's own tool needed (-32600 naming it otherwise).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
@@ -29,7 +31,7 @@ from mcp.server.mcpserver.server import require_client_extension
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import MCP_NAME_HEADER, decode_header_value
-from mcp_types import HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, CallToolRequestParams
+from mcp_types import HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, CallToolRequestParams
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 
@@ -115,6 +117,16 @@ class TasksExtension(Extension):
             raise MCPError(INVALID_PARAMS, "Failed to retrieve task: Task not found")
         return job, caller
 
+    def _allowed(self, kind: Literal["read", "write", "spend"]) -> None:
+        """The caller's OAuth token (built-in authorization server) covers this kind of action."""
+        guard = self.feature.parts.renderer.scope_guard
+        if guard is None:
+            return
+        try:
+            guard(kind)
+        except GenmcpError as exc:
+            raise MCPError(INVALID_REQUEST, exc.message) from exc
+
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         job, caller = await self._job(ctx, params)
         job = await self.feature.follow(job, caller)
@@ -122,6 +134,7 @@ class TasksExtension(Extension):
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: UpdateTaskParams) -> dict[str, Any]:
         job, _ = await self._job(ctx, params)
+        self._allowed(job.kind)  # answering lets the job's own work go on
         if not job.finished:
             try:
                 await self.feature.parts.questions.answer(job, params.input_responses)
@@ -131,6 +144,7 @@ class TasksExtension(Extension):
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         job, caller = await self._job(ctx, params)
+        self._allowed("write")  # what the `cancel` tool needs
         if job.finished:
             return dict(_ACK)
         if job.runs_here:
