@@ -62,7 +62,7 @@ def http_app(runtime: Runtime) -> ASGIApp:
         )
 
     async def artifact(request: Request) -> Response:
-        return artifact_response(runtime.artifacts, request)
+        return await artifact_response(runtime.artifacts, request)
 
     runtime.files.base_url = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
     runtime.mcp.custom_route("/healthz", methods=["GET"])(healthz)
