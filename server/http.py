@@ -71,6 +71,8 @@ def http_app(runtime: Runtime) -> ASGIApp:
         "transport_security": transport_security(server),
         "max_request_body_size": server.max_body_bytes,
         "host": server.host,
+        # No MCP sessions: any replica behind a load balancer can answer any request (README "Running it for a team").
+        "stateless_http": server.stateless_http,
     }
     app = runtime.mcp.streamable_http_app(streamable_http_path=server.path, **options)
     managers = [runtime.mcp.session_manager]
