@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,7 +26,7 @@ from providers import PROVIDERS
 from tests.harness.process import Deadline, GenmcpProcess, start_genmcp
 from tests.harness.results import data, error_code, text
 from tests.harness.settings import settings_data
-from tests.harness.simhost import REQUESTS_PATH
+from tests.harness.simhost import SimHost
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -43,61 +41,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-# --- the simulators' process -----------------------------------------------------------------------------------------
-
-
-class SimHost:
-    """`python -m tests.harness.simhost` as a subprocess."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.log = workdir / "simhost.stderr.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.harness.simhost", "--job-seconds", str(JOB_SECONDS)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=Path(__file__).parents[2],
-        )
-        self.url = ""
-        ready = threading.Event()
-
-        def follow() -> None:
-            assert self.process.stderr is not None
-            with self.log.open("wb") as sink:
-                for line in self.process.stderr:
-                    sink.write(line)
-                    sink.flush()
-                    if line.startswith(b"simhost listening on "):
-                        self.url = line.decode().split()[-1]
-                        ready.set()
-            ready.set()
-
-        self._reader = threading.Thread(target=follow, daemon=True)
-        self._reader.start()
-        if not ready.wait(30) or not self.url:
-            self.stop()
-            pytest.fail(f"the simulators did not start: {self.log.read_text(errors='replace')}")
-
-    def requests(self) -> list[dict[str, Any]]:
-        response = httpx2.get(self.url + REQUESTS_PATH, timeout=10)
-        response.raise_for_status()
-        seen: list[dict[str, Any]] = response.json()
-        return seen
-
-    def count(self, prefix: str) -> int:
-        return sum(f"{r['method']} {r['path']}".startswith(prefix) for r in self.requests())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-        self._reader.join(10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-
 @pytest.fixture
 def simhost(tmp_path: Path) -> Iterator[SimHost]:
-    host = SimHost(tmp_path)
+    host = SimHost(tmp_path, job_seconds=JOB_SECONDS)
     try:
         yield host
     finally:
@@ -136,7 +82,7 @@ def start_replicas(workdir: Path, count: int, simulators: str, store_url: str) -
                 config=replica_config(workdir, index, simulators, store_url),
                 name=f"replica{index}",
             )
-        except BaseException as exc:  # pytest.fail raises a BaseException; re-raised below
+        except pytest.fail.Exception as exc:  # re-raised below, once every thread has ended
             started[index] = exc
 
     threads = [threading.Thread(target=start, args=(index,)) for index in range(count)]
@@ -332,7 +278,7 @@ async def _kill_the_conceptviz_watcher(replicas: list[GenmcpProcess], simhost: S
         try:
             async with connect(replica.mcp_url) as client:
                 answers[name] = await client.call_tool("poll", {"job": handle, "wait": 50})
-        except Exception as exc:  # the killed replica's call (and connection) breaks off
+        except Exception as exc:  # noqa: BLE001 - the killed replica's call breaks off, however the client says it
             answers[name] = exc
 
     async with anyio.create_task_group() as group:

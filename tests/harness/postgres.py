@@ -67,7 +67,9 @@ def unavailable(why: str) -> None:
 def _bindir() -> Path | None:
     pg_config = shutil.which("pg_config")
     if pg_config:
-        found = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip())
+        found = Path(
+            subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        )
         if (found / "initdb").is_file():
             return found
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
@@ -100,7 +102,15 @@ def _private_cluster() -> Iterator[PostgresServer]:
     try:
         init = subprocess.run(
             _as_postgres(
-                [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}"]
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ]
             ),
             capture_output=True,
             text=True,
@@ -112,7 +122,9 @@ def _private_cluster() -> Iterator[PostgresServer]:
         settings += ["-c", "max_connections=300", "-c", "shared_buffers=128MB", "-c", f"unix_socket_directories={root}"]
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                _as_postgres([str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), *settings]),
+                _as_postgres(
+                    [str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), *settings]
+                ),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )

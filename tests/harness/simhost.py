@@ -7,6 +7,8 @@ replica i, so every request says which replica sent it. `GET /_sim/requests` (no
 seen so far: `[{"t", "replica", "provider", "method", "path", "overlapping"}]`, where `overlapping` says whether
 another request for the same path was in flight at the time (two replicas polling one job at once). The process
 prints `simhost listening on <url>` on stderr once it accepts connections.
+
+`SimHost` (for tests) runs it as a subprocess and reads its record.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import socket
+import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from providers import PROVIDERS
 from providers.base import Simulator
 
-__all__ = ["REQUESTS_PATH", "main"]
+__all__ = ["REQUESTS_PATH", "SimHost", "main"]
 
 REQUESTS_PATH = "/_sim/requests"
 
@@ -95,6 +102,60 @@ async def _serve(job_seconds: float, univers_seconds: float, sock: socket.socket
                 await stack.enter_async_context(simulator)
         print(f"simhost listening on {url}", file=sys.stderr, flush=True)
         await uvicorn.Server(config).serve([sock])
+
+
+class SimHost:
+    """This module run as a subprocess (from the source tree), with its stderr in `<workdir>/simhost.stderr.log`."""
+
+    def __init__(self, workdir: Path, *, job_seconds: float, univers_seconds: float | None = None) -> None:
+        self.log = workdir / "simhost.stderr.log"
+        command = [sys.executable, "-m", "tests.harness.simhost", "--job-seconds", str(job_seconds)]
+        command += ["--univers-seconds", str(univers_seconds if univers_seconds is not None else job_seconds)]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).parents[2],
+        )
+        self.url = ""
+        ready = threading.Event()
+
+        def follow() -> None:
+            assert self.process.stderr is not None
+            with self.log.open("wb") as sink:
+                for line in self.process.stderr:
+                    sink.write(line)
+                    sink.flush()
+                    if line.startswith(b"simhost listening on "):
+                        self.url = line.decode().split()[-1]
+                        ready.set()
+            ready.set()
+
+        self._reader = threading.Thread(target=follow, daemon=True)
+        self._reader.start()
+        if not ready.wait(30) or not self.url:
+            self.stop()
+            pytest.fail(f"the simulators did not start: {self.log.read_text(errors='replace')}")
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request the simulators have seen (see the module's doc)."""
+        response = httpx2.get(self.url + REQUESTS_PATH, timeout=10)
+        response.raise_for_status()
+        seen: list[dict[str, Any]] = response.json()
+        return seen
+
+    def count(self, prefix: str) -> int:
+        """Requests whose "METHOD /provider/path" starts with `prefix`."""
+        return sum(f"{r['method']} {r['path']}".startswith(prefix) for r in self.requests())
+
+    def stop(self) -> None:
+        """Terminate it and close its pipe."""
+        self.process.terminate()
+        self.process.wait(10)
+        self._reader.join(10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -58,7 +59,7 @@ async def test_artifacts_expire_and_are_cleaned_up(tmp_path: Path, clock: FakeCl
     clock.advance(61)
     assert await store.get(artifact.id) is None
     assert await store.cleanup() == 1
-    assert list(tmp_path.iterdir()) == []
+    assert [path async for path in anyio.Path(tmp_path).iterdir()] == []
 
 
 @pytest.mark.parametrize("bad", ["../jobs", "..%2f..%2fetc%2fpasswd", "x" * 32 + "/../..", "short", "%2e%2e"])

@@ -11,8 +11,8 @@ import pytest
 
 from server.cli import main
 from server.jobs import JobRecord
-from server.store.sqlite import SqliteStore
 from server.results import CreditsInfo, ErrorInfo
+from server.store.sqlite import SqliteStore
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ Each test runs once per backend. "Another replica" is a second store object on t
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-import sqlite3
 from pathlib import Path
 
 import anyio
@@ -303,7 +303,14 @@ async def test_concurrent_admissions_never_exceed_the_limit(backend: Backend, st
 async def test_a_change_wakes_a_waiter_and_the_listeners(backend: Backend, store: Store) -> None:
     clock = SystemClock()  # the notification arrives on its own time; the wait is bounded by fail_after below
     heard: list[str] = []
-    store.events.subscribe(heard.append)
+    twice = anyio.Event()
+
+    def hear(job_id: str) -> None:
+        heard.append(job_id)
+        if len(heard) == 2:
+            twice.set()
+
+    store.events.subscribe(hear)
     job = _job()
     # With PostgreSQL the change comes from another replica, through LISTEN/NOTIFY; SQLite announces in process.
     writer = await backend.open() if backend.url is not None else store
@@ -323,8 +330,7 @@ async def test_a_change_wakes_a_waiter_and_the_listeners(backend: Backend, store
                 await changed.wait()
             await writer.save(job.model_copy(update={"status": "running", "upstream_id": "t9"}))
             with anyio.fail_after(10):
-                while heard.count(job.id) < 2:
-                    await anyio.sleep(0.01)
+                await twice.wait()
             group.cancel_scope.cancel()
     finally:
         if writer is not store:
