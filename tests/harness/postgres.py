@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -26,10 +27,21 @@ import pytest
 
 from tests.harness.process import free_port
 
-__all__ = ["PostgresServer", "fresh_database", "postgres_server", "unavailable"]
+__all__ = [
+    "PostgresServer",
+    "PostgresUnavailable",
+    "fresh_database",
+    "postgres_server",
+    "private_cluster",
+    "unavailable",
+]
 
 ENV_URL = "GENMCP_TEST_POSTGRES_URL"
 START_TIMEOUT = 60.0
+
+
+class PostgresUnavailable(Exception):
+    """No PostgreSQL server could be had (the message says why)."""
 
 
 class PostgresServer:
@@ -57,7 +69,7 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def unavailable(why: str) -> None:
+def unavailable(why: str) -> NoReturn:
     """No PostgreSQL: fail under CI (it must be there), skip elsewhere."""
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(f"PostgreSQL is required in CI: {why}", pytrace=False)
@@ -84,11 +96,11 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def _private_cluster() -> Iterator[PostgresServer]:
+def private_cluster() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of its own for as long as the context lasts (raises `PostgresUnavailable`)."""
     bindir = _bindir()
     if bindir is None:
-        unavailable("no initdb found (apt-get install postgresql)")
-        raise AssertionError("unreachable")
+        raise PostgresUnavailable("no initdb found (apt-get install postgresql)")
     root = Path(tempfile.mkdtemp(prefix="genmcp-pg-"))
     data, log = root / "data", root / "postgres.log"
     password = secrets.token_urlsafe(18)
@@ -117,7 +129,7 @@ def _private_cluster() -> Iterator[PostgresServer]:
             check=False,
         )
         if init.returncode != 0:
-            unavailable(f"initdb failed: {init.stderr[-2000:]}")
+            raise PostgresUnavailable(f"initdb failed: {init.stderr[-2000:]}")
         settings = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         settings += ["-c", "max_connections=300", "-c", "shared_buffers=128MB", "-c", f"unix_socket_directories={root}"]
         with log.open("wb") as sink:
@@ -146,13 +158,15 @@ def _wait_until_accepting(url: str, process: subprocess.Popen[bytes], log: Path)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            unavailable(f"postgres exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
+            tail = log.read_text(errors="replace")[-2000:]
+            raise PostgresUnavailable(f"postgres exited with {process.returncode}: {tail}")
         try:
             with psycopg.connect(url, connect_timeout=2):
                 return
         except psycopg.OperationalError:
             time.sleep(0.1)  # a server starting up: the harness's own bounded wait, not a test's timeline
-    unavailable(f"postgres did not accept connections within {START_TIMEOUT:g} s: {log.read_text(errors='replace')}")
+    tail = log.read_text(errors="replace")[-2000:]
+    raise PostgresUnavailable(f"postgres did not accept connections within {START_TIMEOUT:g} s: {tail}")
 
 
 @contextlib.contextmanager
@@ -167,7 +181,11 @@ def postgres_server() -> Iterator[PostgresServer]:
             unavailable(f"{ENV_URL} does not accept connections ({type(exc).__name__})")
         yield PostgresServer(url)
         return
-    with _private_cluster() as server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(private_cluster())
+        except PostgresUnavailable as exc:
+            unavailable(str(exc))
         yield server
 
 
