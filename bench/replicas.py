@@ -41,6 +41,7 @@ __all__ = ["run"]
 
 LIMITS_ON = {"GENMCP_LIMITS__CALLS_PER_MINUTE": "1000000", "GENMCP_LIMITS__CONCURRENT_CALLS": "16"}
 """The latency part counts every call in the store (as a team set-up does); a limit it never reaches."""
+CALLS_PER_SESSION = 50
 DELAY_SLACK = 1.0
 """Seconds the replicas' p95 delay may exceed the single process's: following a job across replicas adds none."""
 
@@ -98,6 +99,12 @@ def _env(plan: Plan, sim: Service, store_url: str | None) -> dict[str, str]:
     return env
 
 
+def _sessions(plan: Plan, n: int) -> int:
+    """min(N, 20) sessions, more past 1000 calls: one session's HTTP client keeps at most 100 connections open, and
+    every call waiting for its result holds one."""
+    return min(n, max(plan.max_sessions, math.ceil(n / CALLS_PER_SESSION)))
+
+
 async def _burst(servers: list[Service], setup: Setup, sessions: int, wait: float) -> None:
     async with AsyncExitStack() as stack:
         clients = [
@@ -136,7 +143,7 @@ async def _measure(plan: Plan, n: int, replicas: int, store_url: str | None) -> 
             for index in range(replicas)
         ]
         before = await fetch_stats(sim.url)
-        await _burst(servers, setup, min(n, plan.max_sessions), plan.job_seconds + WAIT_MARGIN)
+        await _burst(servers, setup, _sessions(plan, n), plan.job_seconds + WAIT_MARGIN)
         after = await fetch_stats(sim.url)
     setup.submits = after.count(SUBMIT) - before.count(SUBMIT)
     setup.polls = after.count(POLL) - before.count(POLL)
@@ -253,9 +260,10 @@ def _section(
         for call, sides in latency.items()
     ]
     notes = [
-        f"Jobs finish {plan.job_seconds:g} s after submission; min(N, {plan.max_sessions}) MCP sessions, spread over "
-        "the replicas in turn; every call waits for its result. API req/job = submits + polls counted by the "
-        "simulator; delay = the client had the result − the job finished upstream.",
+        f"Jobs finish {plan.job_seconds:g} s after submission; min(N, max({plan.max_sessions}, N / "
+        f"{CALLS_PER_SESSION})) MCP sessions, spread over the replicas in turn; every call waits for its result. "
+        "API req/job = submits + polls counted by the simulator; delay = the client had the result − the job "
+        "finished upstream.",
         "Peak RSS is per replica (MB), sampled every 50 ms during the burst.",
         "Added latency per call (ms, one session per store, "
         f"{plan.store_latency_samples} interleaved rounds after a warm-up; per-caller limits on, counted in the "

@@ -35,6 +35,7 @@ from server.handles import Handles
 from server.leases import Leases, replica_id
 from server.limits import CallLimits
 from server.mcp_server import GenmcpServer
+from server.orphans import OrphanSweeper
 from server.previews import Previews
 from server.redaction import Redactor
 from server.sandbox import SandboxServer
@@ -152,6 +153,11 @@ class Runtime:
     def balances(self) -> Balances:
         """Credit balances."""
         return self._assembled().balances
+
+    @property
+    def sweeper(self) -> OrphanSweeper:
+        """Renews this replica's leases and takes over the jobs of replicas that died."""
+        return self._assembled().sweeper
 
     def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
         """An MCP server with these providers' tools plus the shared ones (every provider's when None); its tools

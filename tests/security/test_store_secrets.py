@@ -3,6 +3,7 @@ jobs` output, or the store itself — including when the password is wrong and P
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,6 +57,9 @@ async def test_the_store_password_never_leaves_genmcp(tmp_path: Path, canary_url
         if command == ["check"]:
             assert f"postgresql postgresql://{ROLE}@127.0.0.1:" in done.stdout
             assert "schema version 3" in done.stdout
+        else:  # `genmcp jobs` reads the PostgreSQL store
+            (record,) = [json.loads(line) for line in done.stdout.splitlines()]
+            assert (record["provider"], record["status"]) == ("conceptviz", "completed")
     with psycopg.connect(canary_url) as conn:
         for table in ("jobs", "artifacts", "balances"):
             rows = conn.execute(f"SELECT * FROM {table}").fetchall()
