@@ -30,7 +30,7 @@ import anyio
 from mcp import Client
 
 from bench.jobs import FILE, KEY, POLL, SUBMIT, WAIT_MARGIN, Outcome, _call
-from bench.measure import MiB, PeakRss
+from bench.measure import MiB, PeakRss, cpu_seconds
 from bench.plan import Plan
 from bench.processes import Service, genmcp_server, python_module, service
 from bench.report import Section, Target, percentile
@@ -61,6 +61,8 @@ class Setup:
     max_polls: int = 0
     delays: list[float] = field(default_factory=list)
     wall: float = 0.0
+    cpu: float = 0.0
+    """CPU seconds of every genmcp process of the set-up during the burst."""
 
     @property
     def success_rate(self) -> float:
@@ -118,6 +120,7 @@ async def _burst(servers: list[Service], setup: Setup, sessions: int, wait: floa
         async def one(index: int) -> None:
             outcomes.append(await _call(clients[index % len(clients)], index, wait))
 
+        cpu_before = sum(cpu_seconds(server.pid) for server in servers)
         with ExitStack() as peaks:
             samplers = [peaks.enter_context(PeakRss(server.pid)) for server in servers]
             started = time.monotonic()
@@ -125,6 +128,7 @@ async def _burst(servers: list[Service], setup: Setup, sessions: int, wait: floa
                 for index in range(setup.n):
                     group.start_soon(one, index)
             setup.wall = time.monotonic() - started
+        setup.cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
         setup.peak_rss = [sampler.peak for sampler in samplers]
         setup.outcomes = outcomes
 
@@ -229,6 +233,7 @@ def _row(setup: Setup) -> list[str]:
         f"{percentile(setup.delays, 50):.2f}",
         f"{percentile(setup.delays, 95):.2f}",
         " / ".join(f"{peak / MiB:.0f}" for peak in setup.peak_rss),
+        f"{setup.cpu / setup.n * 1000:.1f}",
         f"{setup.wall:.1f}",
     ]
 
@@ -264,7 +269,10 @@ def _section(
         f"{CALLS_PER_SESSION})) MCP sessions, spread over the replicas in turn; every call waits for its result. "
         "API req/job = submits + polls counted by the simulator; delay = the client had the result − the job "
         "finished upstream.",
-        "Peak RSS is per replica (MB), sampled every 50 ms during the burst.",
+        "Peak RSS is per replica (MB), sampled every 50 ms during the burst; CPU ms/job adds up every genmcp "
+        "process of the set-up. Everything (replicas, PostgreSQL, simulator, this client) shares the machine's "
+        "cores: three replicas on one small host pay three event loops and a database round trip per store "
+        "operation; replicas are for availability and for spreading over hosts.",
         "Added latency per call (ms, one session per store, "
         f"{plan.store_latency_samples} interleaved rounds after a warm-up; per-caller limits on, counted in the "
         "store):",
@@ -292,6 +300,7 @@ def _section(
             "delay p50 s",
             "delay p95 s",
             "peak RSS MB",
+            "CPU ms/job",
             "wall s",
         ],
         rows=rows,
@@ -338,6 +347,7 @@ def _section(
                     "delay_p95": percentile(setup.delays, 95),
                     "peak_rss_bytes": setup.peak_rss,
                     "wall_seconds": setup.wall,
+                    "cpu_seconds": setup.cpu,
                     "errors": setup.errors(),
                 }
                 for pair in levels

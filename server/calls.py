@@ -185,12 +185,17 @@ class Calls:
     ) -> JobRecord:
         job = self._new_record(provider, operation, caller.name, caller.key_ref(provider.name))
         # Leased while `submitting`: if this replica dies before the answer is recorded, the lease expires and the
-        # record becomes `submit_unknown` (never re-sent).
+        # record becomes `submit_unknown` (never re-sent). A job that runs on keeps the lease into the wait that
+        # follows (which releases it), so no other replica can start watching it in between.
         await self.leases.create(job)
         try:
-            return await self._send(provider, operation, args, context, job)
-        finally:
+            job = await self._send(provider, operation, args, context, job)
+        except BaseException:
             await self.leases.release(job.id)
+            raise
+        if job.status != "running":
+            await self.leases.release(job.id)
+        return job
 
     async def _send(
         self,

@@ -82,7 +82,9 @@ class Poller:
         reporter = _ProgressReporter(progress, self.clock) if progress is not None else None
         if job.runs_here:
             return await self._wait_local(job, deadline, reporter)
-        while not await self.leases.claim(job.id):
+        # A job this replica has just submitted is still leased to it (see `Calls`): no claim to make.
+        held = just_submitted and job.id in self.leases.held
+        while not held and not await self.leases.claim(job.id):
             job = await self._follow(job, deadline, reporter)
             if job.finished or self.clock.now() >= deadline:
                 return job

@@ -32,6 +32,8 @@ log = logging.getLogger("genmcp.store")
 _UNFINISHED = "('submitting', 'running')"
 _NOTIFY = f"SELECT pg_notify('{JOB_CHANNEL}', id) FROM changed"
 _RECONNECT_MAX = 30.0
+_QUEUE_TIMEOUT = 120.0
+"""Seconds a store operation may wait for one of the pool's connections."""
 
 
 def public_url(url: str) -> str:
@@ -61,7 +63,9 @@ class PostgresStore:
             open=False,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
             name="genmcp",
-            timeout=connect_timeout,
+            # Waiting for a free connection under load is queueing, not a failed connection: a store write that
+            # gave up would turn an accepted (and paid) job into `submit_unknown`.
+            timeout=max(_QUEUE_TIMEOUT, connect_timeout),
         )
         self._open = False
 
