@@ -63,6 +63,8 @@ class Setup:
     wall: float = 0.0
     cpu: float = 0.0
     """CPU seconds of every genmcp process of the set-up during the burst."""
+    session_errors: list[str] = field(default_factory=list)
+    """MCP sessions of this client whose transport broke (their unanswered calls count as failed)."""
 
     @property
     def success_rate(self) -> float:
@@ -108,6 +110,15 @@ def _sessions(plan: Plan, n: int) -> int:
 
 
 async def _burst(servers: list[Service], setup: Setup, sessions: int, wait: float) -> None:
+    try:
+        await _sessions_burst(servers, setup, sessions, wait)
+    except Exception as exc:  # noqa: BLE001 — a session whose transport broke: its calls are counted, not a crash
+        while isinstance(exc, ExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        setup.session_errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+
+async def _sessions_burst(servers: list[Service], setup: Setup, sessions: int, wait: float) -> None:
     async with AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(Client(servers[index % len(servers)].url + "/mcp"))
@@ -115,7 +126,7 @@ async def _burst(servers: list[Service], setup: Setup, sessions: int, wait: floa
         ]
         for client in clients:
             await client.call_tool("jobs", {"limit": 1})
-        outcomes: list[Outcome] = []
+        outcomes = setup.outcomes  # filled as answers come: a broken session leaves the others' counted
 
         async def one(index: int) -> None:
             outcomes.append(await _call(clients[index % len(clients)], index, wait))
@@ -130,7 +141,6 @@ async def _burst(servers: list[Service], setup: Setup, sessions: int, wait: floa
             setup.wall = time.monotonic() - started
         setup.cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
         setup.peak_rss = [sampler.peak for sampler in samplers]
-        setup.outcomes = outcomes
 
 
 async def _measure(plan: Plan, n: int, replicas: int, store_url: str | None) -> Setup:
@@ -293,6 +303,12 @@ def _section(
         for setup in pair
         if setup.errors()
     )
+    notes.extend(
+        f"{setup.name}, N={setup.n}: this client's MCP session broke: {error}"
+        for pair in levels
+        for setup in pair
+        for error in setup.session_errors
+    )
     return Section(
         key="replicas",
         title=title,
@@ -360,6 +376,7 @@ def _section(
                     "wall_seconds": setup.wall,
                     "cpu_seconds": setup.cpu,
                     "errors": setup.errors(),
+                    "session_errors": setup.session_errors,
                 }
                 for pair in levels
                 for setup in pair
