@@ -1,5 +1,6 @@
 """The HTTP face of a runtime: the Starlette app with the MCP endpoints, `/healthz`, `/artifacts/<id>`, and — with
-inbound auth — the bearer gate and the RFC 9728 metadata.
+inbound auth — the bearer gate and the RFC 9728 metadata (with `[auth] mode = "builtin"`, genmcp's own authorization
+server, `server.oauth`, with its gate).
 
 MCP is served at `server.path` (every tool) and at `server.path/<provider>` (one provider's tools plus the shared
 ones, for clients that cap their tool lists). Host and Origin are checked against allow-lists (DNS rebinding).
@@ -30,6 +31,7 @@ from server.routes import artifact_response
 if TYPE_CHECKING:
     from server.app import Runtime
     from server.config import ServerSettings
+    from server.oauth.server import BuiltinAuthServer
 
 __all__ = ["BearerGate", "http_app", "transport_security"]
 
@@ -38,6 +40,8 @@ def transport_security(server: ServerSettings) -> TransportSecuritySettings:
     """Host/Origin allow-lists: the listen address, loopback names, the public URL and configured extras."""
     hosts = {f"{server.host}:{server.port}", "127.0.0.1:*", "localhost:*", "[::1]:*", *server.allowed_hosts}
     origins = {"http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *server.allowed_origins}
+    if server.tls:
+        origins |= {"https://127.0.0.1:*", "https://localhost:*", "https://[::1]:*"}
     if server.public_url:
         public = urlsplit(server.public_url)
         hosts.add(public.netloc)
@@ -64,7 +68,7 @@ def http_app(runtime: Runtime) -> ASGIApp:
     async def artifact(request: Request) -> Response:
         return await artifact_response(runtime.artifacts, request)
 
-    runtime.files.base_url = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
+    runtime.files.base_url = server.origin()
     runtime.mcp.custom_route("/healthz", methods=["GET"])(healthz)
     runtime.mcp.custom_route("/artifacts/{artifact_id}", methods=["GET"])(artifact)
     options: dict[str, Any] = {
@@ -85,7 +89,13 @@ def http_app(runtime: Runtime) -> ASGIApp:
     auth = runtime.settings.auth
     resource = auth.resource_url or f"{runtime.files.base_url}{server.path}"
     metadata_url: str | None = None
-    if auth.enabled and auth.issuer:
+    builtin: BuiltinAuthServer | None = None
+    if auth.mode == "builtin":
+        from server.oauth.server import BuiltinAuthServer
+
+        builtin = BuiltinAuthServer(runtime)
+        app.router.routes.extend(builtin.routes())
+    elif auth.enabled and auth.issuer:
         metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource)))
         app.router.routes.extend(
             create_protected_resource_routes(
@@ -98,11 +108,15 @@ def http_app(runtime: Runtime) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
         async with runtime, AsyncExitStack() as stack:
+            if builtin is not None:
+                await stack.enter_async_context(builtin)
             for manager in managers:
                 await stack.enter_async_context(manager.run())
             yield
 
     app.router.lifespan_context = lifespan
+    if builtin is not None:
+        return builtin.gate(app, server.path)
     if not auth.enabled:
         return app
     verifier = GenmcpTokenVerifier(
