@@ -43,7 +43,7 @@ from server.tasks.wire import TASKS, GetTaskRequest, TaskParams
 
 __all__ = ["run"]
 
-TITLE = "5. Following a job: MCP tasks against poll (ConceptViz simulator, one genmcp, same run)"
+TITLE = "6. Following a job: MCP tasks against poll (ConceptViz simulator, one genmcp, same run)"
 KEY = "cvk_bench_follow_0123456789"
 INTERVAL = ConceptViz.poll_interval
 POLL = "GET /api/v1/task/"

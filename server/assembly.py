@@ -22,6 +22,7 @@ from server.credits import Balances
 from server.handles import Handles
 from server.inputs import ImageInputs
 from server.limits import CircuitBreaker
+from server.orphans import OrphanSweeper
 from server.polling import Poller
 from server.tools import Tools
 from server.upstream import UpstreamClient
@@ -45,6 +46,8 @@ class Assembly:
     """Every tool, with the providers whose own endpoint serves it too."""
     renderer: Tools
     """How a result reads to a client (a task's result is rendered like the tool's)."""
+    sweeper: OrphanSweeper
+    """Takes over the jobs of replicas that died."""
 
     def tools_for(self, wanted: frozenset[str] | None) -> list[Tool]:
         """The tools of an endpoint serving these providers (all of them when None)."""
@@ -105,10 +108,11 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
             for name in runtime.served
         }
     providers = _clients(runtime, sandbox_url)
-    poller = Poller(runtime.store, runtime.clock, runtime.runs)
+    poller = Poller(runtime.store, runtime.clock, runtime.runs, runtime.leases)
     balances = Balances(providers=providers, store=runtime.store, clock=runtime.clock, sandbox=runtime.sandbox)
     calls = Calls(
         store=runtime.store,
+        leases=runtime.leases,
         poller=poller,
         clock=runtime.clock,
         jobs=settings.jobs,
@@ -157,4 +161,13 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         balances=balances,
         tools=served,
         renderer=tools,
+        sweeper=OrphanSweeper(
+            store=runtime.store,
+            leases=runtime.leases,
+            poller=poller,
+            calls=calls,
+            providers=providers,
+            clock=runtime.clock,
+            submit_grace=runtime.submit_grace,
+        ),
     )

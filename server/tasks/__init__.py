@@ -3,7 +3,7 @@
 `input_required`), and the workflow prompts and completions.
 
 - `asking`: questions one tool call asks the person (MRTR on 2026-07-28, elicitation on 2025-11-25).
-- `changes`: "a job changed", the one in-process feed every listener hangs off; `bus`: the subscription bus.
+- `bus`: the subscription bus (job changes themselves come from the store's seam, `server.store.events`).
 - `wire`: a job record as a task (`CreateTaskResult`, `DetailedTask`), the task methods' parameter models.
 - `watchers`: the one watcher per running job that clients follow instead of calling `poll`.
 - `questions`: questions a job's background work asks the person following it as a task, and their answers.

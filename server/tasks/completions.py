@@ -53,13 +53,14 @@ class Completions:
                 continue
             if job.handle is not None:
                 handles.append(job.handle)
-            artifacts += [
-                asset.resource[len(ARTIFACT_URI) :]
-                for asset in job.assets
-                if asset.resource
-                and asset.resource.startswith(ARTIFACT_URI)
-                and self.server.files.store.get(asset.resource[len(ARTIFACT_URI) :]) is not None
-            ]
+            for asset in job.assets:
+                held = (
+                    asset.resource[len(ARTIFACT_URI) :]
+                    if asset.resource and asset.resource.startswith(ARTIFACT_URI)
+                    else None
+                )
+                if held is not None and await self.server.files.store.get(held) is not None:
+                    artifacts.append(held)
         return handles, artifacts
 
     async def for_prompt(self, name: str, argument: str, value: str, caller: Callable[[], Caller]) -> Completion:

@@ -101,7 +101,9 @@ class TasksExtension(Extension):
         began = await tool.begin(params.arguments or {}, Context(request_context=ctx, input_params=params))
         if not isinstance(began, Started):
             return began
-        self.feature.watch(began.job)
+        if not self.feature.watch(began.job):
+            # Only the caller's own key can look at it: no watcher here, so its submit lease is not kept either.
+            await self.feature.parts.calls.leases.release(began.job.id)
         log.info("%s became task %s", params.name, began.job.id)
         return await self.feature.task(began.job, created=True)
 

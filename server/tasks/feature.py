@@ -1,8 +1,9 @@
 """MCP 2026-07-28 for one runtime: what the Tasks extension, job resources, subscriptions and questions share.
 
-The runtime creates one `TasksFeature` before anything else (its change feed is what the registry reports writes
-to), hands it to every endpoint's MCP server (`install`), and starts it with the rest of its lifespan (`start`): the
-watchers, the job questions and the notification feed then run in the runtime's task group.
+The runtime creates one `TasksFeature`, hands it to every endpoint's MCP server (`install`), and starts it with the
+rest of its lifespan (`start`): the watchers, the job questions and the notification feed then run in the runtime's
+task group, all hearing of job changes through the store's one seam (`Store.events`: written by this process, or —
+with PostgreSQL — by any replica).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from server.calls import Calls
 from server.clock import Clock
 from server.errors import GenmcpError
 from server.handles import Handles
-from server.jobs import JobRecord, JobStore
+from server.jobs import JobRecord
 from server.results import ToolResult
+from server.store.base import Store
 from server.tasks.bus import EventBus
-from server.tasks.changes import JobChanges
 from server.tasks.endpoint import install
 from server.tasks.listen import ListenStreams
 from server.tasks.notify import JobNotices
@@ -45,7 +46,7 @@ __all__ = ["TasksFeature"]
 class _Started:
     """The parts of a started runtime the feature works with."""
 
-    store: JobStore
+    store: Store
     calls: Calls
     handles: Handles
     providers: Mapping[str, Provider]
@@ -69,7 +70,6 @@ class TasksFeature:
         self.clock = clock
         self.ready = ready
         self.ttl_ms = None if ttl_seconds is None else max(1, round(ttl_seconds * 1000))
-        self.changes = JobChanges()
         self.bus = EventBus()
         """The one subscription bus of every endpoint's server (list changes, resource updates)."""
         self.required: set[str] = set()
@@ -92,7 +92,7 @@ class TasksFeature:
         self,
         group: TaskGroup,
         *,
-        store: JobStore,
+        store: Store,
         calls: Calls,
         handles: Handles,
         providers: Mapping[str, Provider],
@@ -109,7 +109,7 @@ class TasksFeature:
             providers=providers,
             renderer=renderer,
             watchers=watchers,
-            questions=JobQuestions(store, self.changes, self.clock),
+            questions=JobQuestions(store, store.events, self.clock),
             notices=notices,
         )
         await group.start(notices.run)

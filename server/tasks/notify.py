@@ -97,7 +97,7 @@ class JobNotices:
             except anyio.WouldBlock:
                 log.warning("job change feed is full; job %s is not announced", job_id)
 
-        stop = self.feature.changes.subscribe(heard)
+        stop = self.feature.parts.store.events.subscribe(heard)
         task_status.started()
         try:
             async with receive:

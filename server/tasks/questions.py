@@ -3,7 +3,8 @@
 The work (a blocking provider call genmcp runs itself, before it sends anything) asks through `JobQuestions.ask`:
 the questions are written into the job's record, so every `tasks/get` — on any process sharing the registry — shows
 the task `input_required` with its `inputRequests`; `tasks/update` writes the answers into the same record
-(`answer`), and the waiting work hears of the change through the change feed, takes its answers and goes on. A task
+(`answer`), and the waiting work hears of the change through the store's job-change events, takes its answers and
+goes on. A task
 cancelled while it waits (`cancel_unsent`) ends `cancelled` with nothing spent. Nobody answering within `patience`
 fails the call, still before anything was sent.
 """
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from server.clock import Clock
 from server.errors import InvalidInput
 from server.jobs import JobRecord, JobStore
-from server.tasks.changes import JobChangeFeed
+from server.store.events import JobEvents
 
 __all__ = ["JobQuestions"]
 
@@ -42,9 +43,9 @@ _RECHECK = 30.0
 class JobQuestions:
     """Asks and answers for jobs in one registry."""
 
-    def __init__(self, store: JobStore, changes: JobChangeFeed, clock: Clock, *, patience: float = 3600.0) -> None:
+    def __init__(self, store: JobStore, events: JobEvents, clock: Clock, *, patience: float = 3600.0) -> None:
         self.store = store
-        self.changes = changes
+        self.events = events
         self.clock = clock
         self.patience = patience
 
@@ -73,7 +74,7 @@ class JobQuestions:
             remaining = until - self.clock.now()
             if remaining <= 0:
                 raise InvalidInput("Nobody answered the task's question in time; nothing was sent upstream.")
-            await self.changes.wait(job_id, min(remaining, _RECHECK), self.clock)
+            await self.events.wait(job_id, min(remaining, _RECHECK), self.clock)
 
     async def answer(self, job: JobRecord, responses: Mapping[str, Mapping[str, Any]]) -> JobRecord:
         """Record the answers to the job's open questions (answers to anything else are ignored).

@@ -109,7 +109,7 @@ async def test_job_handles_complete_with_the_callers_recent_jobs(both: Runtime, 
 
 async def test_files_complete_with_the_callers_artifacts_still_held(both: Runtime) -> None:
     async with both, Client(both.mcp) as client:
-        kept = both.files.keep(b"%PDF-1.4 page", mime_type="application/pdf", filename="page.pdf")
+        kept = await both.files.keep(b"%PDF-1.4 page", mime_type="application/pdf", filename="page.pdf")
         record = JobRecord(provider="kolbo", operation="x", status="completed", created_at=1, updated_at=1, assets=kept)
         await both.store.create(record)
         held = kept[0].resource
