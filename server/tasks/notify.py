@@ -112,6 +112,8 @@ class JobNotices:
             send.close()
 
     async def _announce(self, job_id: str, *, parent: bool = True) -> None:
+        if not (self._task_listeners or self._watched_uris or self._sessions):
+            return  # nobody follows any job: not even the record is read
         parts = self.feature.parts
         job = await parts.store.get(job_id)
         if job is None:
