@@ -25,6 +25,7 @@ from server import __version__
 from server.artifacts import FileArtifactStore, Files
 from server.assembly import Assembly, assemble
 from server.background import BackgroundRuns
+from server.budget import SqliteSpendLedger
 from server.calls import Calls
 from server.clock import Clock, SystemClock
 from server.config import Settings
@@ -38,6 +39,7 @@ from server.mcp_server import GenmcpServer
 from server.previews import Previews
 from server.redaction import Redactor
 from server.sandbox import SandboxServer
+from server.saving import SqlitePendingSaves
 
 __all__ = ["Runtime", "is_loopback", "require_safe_bind", "uses_sandbox"]
 
@@ -66,6 +68,7 @@ class Runtime:
             a registry such as `providers.PROVIDERS` is imported only when the runtime starts.
         transports: Per-provider HTTP transports (tests route a provider to its simulator in process).
         fetch_transport, resolver: Where downloads go and how names resolve (tests).
+        stdio: Whether it serves a client over stdin/stdout (then `outputs.use_client_roots = "auto"` is on).
     """
 
     def __init__(
@@ -77,8 +80,10 @@ class Runtime:
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
         fetch_transport: httpx2.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
+        stdio: bool = False,
     ) -> None:
         self.settings = settings
+        self.stdio = stdio
         self.adapters = Adapters.of(providers)
         self.clock = clock or SystemClock()
         self.transports = dict(transports or {})
@@ -91,6 +96,8 @@ class Runtime:
         """The providers this runtime serves, by name (known before any adapter is imported)."""
         self.redactor = Redactor(settings.secrets())
         self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
+        self.ledger = SqliteSpendLedger(settings.jobs.resolved_db_path())
+        self.pending_saves = SqlitePendingSaves(settings.jobs.resolved_db_path())
         self.artifacts = FileArtifactStore(
             settings.artifacts.resolved_dir(),
             ttl_seconds=settings.artifacts.ttl_seconds,
@@ -148,6 +155,11 @@ class Runtime:
         """Credit balances."""
         return self._assembled().balances
 
+    @property
+    def assembly(self) -> Assembly:
+        """The parts built once the adapters are loaded (calls, handles, the budget guard, saves …)."""
+        return self._assembled()
+
     def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
         """An MCP server with these providers' tools plus the shared ones (every provider's when None); its tools
         are added when the runtime has assembled them."""
@@ -190,6 +202,9 @@ class Runtime:
     async def _start(self, stack: AsyncExitStack) -> None:
         await self.store.open()
         stack.push_async_callback(self.store.close)
+        for side in (self.ledger, self.pending_saves):
+            await side.open()
+            stack.push_async_callback(side.close)
         self.artifacts.open()
         sandbox_url = self.sandbox_server.bind() if self.sandbox_server is not None else None
         # Importing the adapters and building their tools is CPU work: off the event loop, which keeps serving.
@@ -217,6 +232,9 @@ class Runtime:
         lost = await assembly.calls.recover()
         if lost:
             log.warning("%d background call(s) of a stopped genmcp were marked interrupted", lost)
+        waiting = await assembly.saves.recover()
+        if waiting:
+            log.info("%d save(s) wait for their job again", waiting)
 
     async def _clean_artifacts(self) -> None:
         """Delete expired artifacts now and then every hour, for as long as the runtime lives."""
