@@ -42,9 +42,21 @@ async def watcher_done(runtime: Runtime, handle: str) -> None:
                 await run.done.wait()
 
 
+def content(path: Path) -> bytes:
+    """A file's bytes (a plain function: the tests are coroutines)."""
+    return path.read_bytes()
+
+
+def real(path: Path) -> Path:
+    """The path with links resolved, as genmcp reports what it wrote."""
+    return path.resolve()
+
+
 def roots_of(*paths: Path) -> Any:
+    roots = [Root.model_validate({"uri": path.resolve().as_uri(), "name": path.name}) for path in paths]
+
     async def list_roots(context: ClientRequestContext) -> ListRootsResult:
-        return ListRootsResult(roots=[Root.model_validate({"uri": path.resolve().as_uri(), "name": path.name}) for path in paths])
+        return ListRootsResult(roots=roots)
 
     return list_roots
 
@@ -59,11 +71,11 @@ async def test_a_finished_result_is_written_into_the_allowed_directory_byte_for_
     body = data(result)
     assert body["status"] == "completed", text(result)
     saved = body["saved"]
-    written = project.resolve() / "docs" / "diagrams" / "water.png"
+    written = real(project) / "docs" / "diagrams" / "water.png"
     assert saved["status"] == "saved"
     assert [file["path"] for file in saved["files"]] == [str(written)]
-    assert written.read_bytes() == await asset_bytes(simulator, body["assets"][0]["url"])
-    assert saved["files"][0]["bytes"] == written.stat().st_size
+    assert content(written) == await asset_bytes(simulator, body["assets"][0]["url"])
+    assert saved["files"][0]["bytes"] == len(content(written))
     assert f"saved {written}" in text(result)
     assert tree(project) == ["docs/", "docs/diagrams/", "docs/diagrams/water.png"]
 
@@ -76,18 +88,17 @@ async def test_a_batch_is_saved_with_numbered_names(
             "conceptviz_generate", {"prompts": ["a", "b", "c"], "wait": 55, "save_to": "cycle.png"}
         )
         folder = await client.call_tool("conceptviz_generate", {"prompts": ["d", "e"], "wait": 55, "save_to": "all/"})
-    assert [Path(f["path"]).name for f in data(named)["saved"]["files"]] == ["cycle-1.png", "cycle-2.png", "cycle-3.png"]
-    for file, asset in zip(data(named)["saved"]["files"], data(named)["assets"], strict=True):
-        assert Path(file["path"]).read_bytes() == await asset_bytes(simulator, asset["url"])
+    files = data(named)["saved"]["files"]
+    assert [Path(f["path"]).name for f in files] == ["cycle-1.png", "cycle-2.png", "cycle-3.png"]
+    for file, asset in zip(files, data(named)["assets"], strict=True):
+        assert content(Path(file["path"])) == await asset_bytes(simulator, asset["url"])
     job = data(folder)["job"].split(":", 1)[1][-10:]
     names = [Path(f["path"]).name for f in data(folder)["saved"]["files"]]
     assert names == [f"conceptviz-generate-{job}-1.png", f"conceptviz-generate-{job}-2.png"]
     assert len(tree(project)) == 3 + 1 + 2
 
 
-@pytest.mark.parametrize(
-    "save_to", ["../escape.png", "/etc/genmcp.png", "a\u0000b.png", "existing.png", "link/x.png"]
-)
+@pytest.mark.parametrize("save_to", ["../escape.png", "/etc/genmcp.png", "a\u0000b.png", "existing.png", "link/x.png"])
 async def test_a_refused_save_to_costs_nothing_upstream(
     saving_runtime: Runtime, project: Path, tmp_path: Path, simulator: ConceptVizSimulator, save_to: str
 ) -> None:
@@ -100,7 +111,7 @@ async def test_a_refused_save_to_costs_nothing_upstream(
     assert error_code(result) == "invalid_input"
     assert "Nothing was sent upstream" in text(result)
     assert simulator.requests.total == 0
-    assert (project / "existing.png").read_bytes() == b"keep me"
+    assert content(project / "existing.png") == b"keep me"
     assert tree(tmp_path) == before
 
 
@@ -112,7 +123,7 @@ async def test_overwrite_replaces_an_existing_file(
         result = await client.call_tool(
             "conceptviz_generate", {"prompt": "x", "wait": 55, "save_to": "icon.png", "overwrite": True}
         )
-    assert (project / "icon.png").read_bytes() == await asset_bytes(simulator, data(result)["assets"][0]["url"])
+    assert content(project / "icon.png") == await asset_bytes(simulator, data(result)["assets"][0]["url"])
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -129,7 +140,7 @@ async def test_the_clients_declared_root_is_an_allowed_place(
     ):
         result = await client.call_tool("conceptviz_generate", {"prompt": "x", "wait": 55, "save_to": "img/a.png"})
         outside = await client.call_tool("conceptviz_generate", {"prompt": "x", "save_to": str(tmp_path / "b.png")})
-    assert data(result)["saved"]["files"][0]["path"] == str(root.resolve() / "img" / "a.png")
+    assert data(result)["saved"]["files"][0]["path"] == str(real(root) / "img" / "a.png")
     assert tree(root) == ["img/", "img/a.png"]
     assert error_code(outside) == "invalid_input"
     assert "outside the directories" in text(outside)
@@ -168,8 +179,8 @@ async def test_a_running_job_is_saved_when_it_completes_without_anyone_polling(
         assert (project / "later.png").exists()
         polled = await client.call_tool("poll", {"job": handle, "wait": 0})
     assert data(polled)["saved"]["status"] == "saved"
-    assert data(polled)["saved"]["files"][0]["path"] == str(project.resolve() / "later.png")
-    assert (project / "later.png").read_bytes() == await asset_bytes(simulator, data(polled)["assets"][0]["url"])
+    assert data(polled)["saved"]["files"][0]["path"] == str(real(project) / "later.png")
+    assert content(project / "later.png") == await asset_bytes(simulator, data(polled)["assets"][0]["url"])
 
 
 async def test_a_pending_save_survives_a_restart(
@@ -202,11 +213,12 @@ async def test_poll_and_save_write_a_finished_jobs_files_and_one_asset(
         polled = await client.call_tool("poll", {"job": handle, "save_to": "polled/"})
         by_job = await client.call_tool("save", {"job": handle, "path": "by-job/pic.png"})
         one = await client.call_tool("save", {"asset": assets[1]["url"], "path": "one.png"})
+        assert data(one)["saved"]["status"] == "saved", text(one)
         stranger = await client.call_tool("save", {"asset": "https://evil.example/x.png", "path": "x.png"})
         both = await client.call_tool("save", {"job": handle, "asset": assets[0]["url"], "path": "x.png"})
     assert len(data(polled)["saved"]["files"]) == 2
     assert [Path(f["path"]).name for f in data(by_job)["saved"]["files"]] == ["pic-1.png", "pic-2.png"]
-    assert (project / "one.png").read_bytes() == await asset_bytes(simulator, assets[1]["url"])
+    assert content(project / "one.png") == await asset_bytes(simulator, assets[1]["url"])
     assert error_code(stranger) == "invalid_input"
     assert "not an asset of one of your jobs" in text(stranger)
     assert error_code(both) == "invalid_input"
