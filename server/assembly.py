@@ -141,7 +141,6 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         policy=BudgetPolicy(settings.budget, runtime.clock.wall),
         ledger=runtime.ledger,
         store=runtime.store,
-        balances=balances,
         clock=runtime.clock,
     )
     saves = Saves(

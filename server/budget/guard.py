@@ -12,7 +12,6 @@ from server.budget.ledger import Blocked, Charge, SpendLedger
 from server.budget.policy import BudgetPolicy, Cap
 from server.callers import Caller
 from server.clock import Clock
-from server.credits import Balances
 from server.errors import BudgetExceeded, GenmcpError
 from server.jobs import JobStore
 from server.results import CreditsInfo, SpendEntry, ToolResult
@@ -51,13 +50,10 @@ def _in(seconds: float) -> str:
 class SpendGuard:
     """Applies the budget to spending calls."""
 
-    def __init__(
-        self, *, policy: BudgetPolicy, ledger: SpendLedger, store: JobStore, balances: Balances, clock: Clock
-    ) -> None:
+    def __init__(self, *, policy: BudgetPolicy, ledger: SpendLedger, store: JobStore, clock: Clock) -> None:
         self.policy = policy
         self.ledger = ledger
         self.store = store
-        self.balances = balances
         self.clock = clock
 
     def _refusal(self, tool: str, estimate: float | None, blocked: Blocked) -> BudgetExceeded:
@@ -99,20 +95,21 @@ class SpendGuard:
             if estimate is not None
             else f"Its cost cannot be estimated from its arguments ({provider.title} prices it when it runs)"
         )
-        held = f"Balance: {_credits(balance)} credits." if balance is not None else "Balance: unknown."
+        held = (
+            f"Balance: {_credits(balance)} credits."
+            if balance is not None
+            else "Balance: not reported yet (the credits tool shows it)."
+        )
         return (
             f"Run {tool}? {cost}. {held} (genmcp asks for calls above {_credits(threshold or 0)} credits: "
             "budget.confirm_above.) Decline to send nothing."
         )
 
     async def _balance(self, provider: Provider) -> float | None:
-        # The last balance seen, so the question reads the same on each round of a 2026 call; one live read when
-        # none was seen yet (it is remembered).
+        # The last balance seen (every spending answer and `credits` record it): asking costs no upstream request,
+        # and the question reads the same on each round of a 2026 call.
         stored = await self.store.last_balance(provider.name)
-        if stored is None:
-            entries = (await self.balances.credits(provider.name)).balances
-            return entries[0].remaining if entries else None
-        return stored.remaining
+        return stored.remaining if stored is not None else None
 
     async def reserve(self, provider: Provider, tool: str, estimate: float | None, caller: Caller) -> Reservation:
         """Count the call's estimate against the caps (atomically with the check).
