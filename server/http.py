@@ -1,5 +1,6 @@
-"""The HTTP face of a runtime: the Starlette app with the MCP endpoints, `/healthz`, `/artifacts/<id>`, and — with
-inbound auth — the bearer gate and the RFC 9728 metadata.
+"""The HTTP face of a runtime: the Starlette app with the MCP endpoints, `/healthz`, `/artifacts/<id>`, the web page
+at `/` (`server.web`, same access rules as `/mcp`), and — with inbound auth — the bearer gate and the RFC 9728
+metadata.
 
 MCP is served at `server.path` (every tool) and at `server.path/<provider>` (one provider's tools plus the shared
 ones, for clients that cap their tool lists). Host and Origin are checked against allow-lists (DNS rebinding).
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server import __version__
 from server.auth import GenmcpTokenVerifier
 from server.routes import artifact_response
+from server.web import Access, web_routes
 
 if TYPE_CHECKING:
     from server.app import Runtime
@@ -101,16 +103,22 @@ def http_app(runtime: Runtime) -> ASGIApp:
             yield
 
     app.router.lifespan_context = lifespan
-    if not auth.enabled:
-        return app
-    verifier = GenmcpTokenVerifier(
-        tokens=auth.tokens,
-        required_scopes=auth.required_scopes,
-        issuer=auth.issuer or None,
-        jwks_url=auth.jwks_url or None,
-        audience=resource,
-        algorithms=auth.algorithms,
+    verifier = (
+        GenmcpTokenVerifier(
+            tokens=auth.tokens,
+            required_scopes=auth.required_scopes,
+            issuer=auth.issuer or None,
+            jwks_url=auth.jwks_url or None,
+            audience=resource,
+            algorithms=auth.algorithms,
+        )
+        if auth.enabled
+        else None
     )
+    if runtime.settings.web.enabled and server.path.rstrip("/"):
+        app.router.routes.extend(web_routes(runtime, Access(transport_security(server), verifier)))
+    if verifier is None:
+        return app
     return BearerGate(app, verifier, protect=server.path, scopes=auth.required_scopes, metadata_url=metadata_url)
 
 
