@@ -156,6 +156,7 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         runs=runtime.runs,
         clock=runtime.clock,
         client_roots_default=runtime.stdio,
+        redact=runtime.redactor,
     )
     saves.poll = lambda handle, caller: handles.poll(handle, wait=None, progress=None, caller=caller)
     guarded = Guarded(calls=calls, handles=handles, guard=guard, saves=saves, store=runtime.store, files=runtime.files)

@@ -129,10 +129,12 @@ class Questions:
             ConfirmationRequired: the client failed to show the confirmation.
         """
         if self.context is None or not (asking.roots and self.can_list_roots):
+            # No roots to ask: most calls have nothing to ask at all, and skip the resolvers.
             asking = Asking(roots=False, question=asking.question)
+            if await asking.question([]) is None:
+                return Answers(roots=[], confirmed=None)
         if self.context is None:
-            question = await asking.question([])
-            return Answers(roots=[], confirmed=None if question is None else False)
+            raise ConfirmationRequired("This call needs a confirmation, and nothing can be asked outside a request.")
         try:
             resolved = await resolve_arguments(_PARAMS, _plans(), {"asking": asking}, self.context)
         except MCPError as exc:

@@ -117,6 +117,7 @@ class SqliteSpendLedger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # as the job registry: WAL survives a crash of the process
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(_SCHEMA)
         self._connection = db

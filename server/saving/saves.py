@@ -54,6 +54,7 @@ class Saves:
         runs: BackgroundRuns,
         clock: Clock,
         client_roots_default: bool,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.settings = settings
         self.source = source
@@ -62,6 +63,7 @@ class Saves:
         self.runs = runs
         self.clock = clock
         self.client_roots_default = client_roots_default
+        self.redact = redact
         self.poll: Poll | None = None
         """Set by the runtime once handles exist: how a watcher finishes a job."""
 
@@ -111,7 +113,7 @@ class Saves:
             fetched: list[Fetched] = [await self.source.read(asset) for asset in chosen]
         except GenmcpError as exc:
             return SaveReport(status="failed", target=target.asked, message=f"Nothing was saved: {exc.message}")
-        names = numbered_names(fetched, filename=target.filename, stem=stem)
+        names = numbered_names(fetched, filename=target.filename, stem=stem, redact=self.redact)
         written: list[SavedFile] = []
         try:
             with open_directory(target.place.root, target.parts) as directory:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -123,18 +123,21 @@ def _extension(fetched: Fetched) -> str:
     return typed or own.lower() or ".bin"
 
 
-def numbered_names(files: Sequence[Fetched], *, filename: str | None, stem: str) -> list[str]:
+def numbered_names(
+    files: Sequence[Fetched], *, filename: str | None, stem: str, redact: Callable[[str], str] = str
+) -> list[str]:
     """The names files are saved under.
 
     One file: `filename` as given, or (into a directory) the asset's own name. Several (a batch): numbered,
     `<stem>-1.png`, `<stem>-2.png` … (zero-padded from ten on) where the stem is `filename`'s, or `stem` into a
-    directory; each keeps the extension of its own type.
+    directory; each keeps the extension of its own type. A name that comes from upstream passes `redact` (a provider
+    may put a key in a file name: it must not become one on disk).
     """
     if len(files) == 1:
         only = files[0]
         if filename is not None:
             return [filename]
-        own = _clean(only.asset.name or PurePosixPath(urlsplit(only.asset.url).path).name)
+        own = _clean(redact(only.asset.name or PurePosixPath(urlsplit(only.asset.url).path).name))
         return [own if own and PurePosixPath(own).suffix else f"{own or stem}{_extension(only)}"]
     base = _clean(PurePosixPath(filename).stem) if filename else stem
     width = len(str(len(files))) if len(files) >= 10 else 1
