@@ -39,8 +39,10 @@ def screenshots() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    # Module scope: playwright's sync API runs an event loop on this thread while it is open, and the tests after
+    # these (which run their own loops) must not find it still running.
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         why = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
         if _in_ci():
@@ -50,7 +52,7 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     yield launched
