@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -190,20 +190,10 @@ class Operation(Generic[InT]):
 
 @dataclass(frozen=True)
 class _Declaration(Generic[ProviderT, InT]):
-    """What `@operation` records on a handler: everything of the `Operation` but the bound handler."""
+    """What `@operation` records on a handler: the operation, whose handler is bound to each adapter instance."""
 
     method: HandlerMethod[ProviderT, InT]
-    name: str
-    title: str
-    summary: str
-    input_model: type[InT]
-    kind: OperationKind
-    cost: str
-    duration: str
-    returns: str
-    blocking: bool
-    max_seconds: float
-    estimate: Callable[[InT], float | None] | None
+    operation: Operation[InT]
 
     def bind(self, provider: ProviderT) -> Operation[InT]:
         method = self.method
@@ -211,23 +201,14 @@ class _Declaration(Generic[ProviderT, InT]):
         async def handler(args: InT, context: OperationContext) -> Outcome:
             return await method(provider, args, context)
 
-        return Operation(
-            name=self.name,
-            title=self.title,
-            summary=self.summary,
-            input_model=self.input_model,
-            kind=self.kind,
-            handler=handler,
-            cost=self.cost,
-            duration=self.duration,
-            returns=self.returns,
-            blocking=self.blocking,
-            max_seconds=self.max_seconds,
-            estimate=self.estimate,
-        )
+        return replace(self.operation, handler=handler)
 
 
 _DECLARATION = "__genmcp_operation__"
+
+
+async def _unbound(args: OperationInput, context: OperationContext) -> Outcome:
+    raise RuntimeError("an operation's handler is used only once bound to an adapter (Provider.operations())")
 
 
 def operation(
@@ -248,23 +229,24 @@ def operation(
 
     The method is left as it is; `Provider.operations()` finds every declaration of the class, in order.
     """
+    declared = Operation(
+        name=name,
+        title=title,
+        summary=summary,
+        input_model=input_model,
+        kind=kind,
+        handler=_unbound,
+        cost=cost,
+        duration=duration,
+        returns=returns,
+        blocking=blocking,
+        max_seconds=max_seconds,
+        estimate=estimate,
+    )
 
     def declare(method: HandlerMethod[ProviderT, InT]) -> HandlerMethod[ProviderT, InT]:
-        declaration = _Declaration(
-            method=method,
-            name=name,
-            title=title,
-            summary=summary,
-            input_model=input_model,
-            kind=kind,
-            cost=cost,
-            duration=duration,
-            returns=returns,
-            blocking=blocking,
-            max_seconds=max_seconds,
-            estimate=estimate,
-        )
-        setattr(method, _DECLARATION, declaration)
+        # Kept on the function itself, where Provider.operations() looks for it.
+        setattr(method, _DECLARATION, _Declaration(method=method, operation=declared))
         return method
 
     return declare
@@ -326,8 +308,8 @@ class Provider(ABC):
         for klass in type(self).__mro__:
             for value in vars(klass).values():
                 declaration = getattr(value, _DECLARATION, None)
-                if isinstance(declaration, _Declaration) and declaration.name not in found:
-                    found[declaration.name] = declaration.bind(self)
+                if isinstance(declaration, _Declaration) and declaration.operation.name not in found:
+                    found[declaration.operation.name] = declaration.bind(self)
         return list(found.values())
 
     @abstractmethod

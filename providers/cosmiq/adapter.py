@@ -212,6 +212,8 @@ class Cosmiq(Provider):
         return Completed(
             assets=assets,
             details={"board": contents.board or args.board, "nodes": [node.model_dump() for node in contents.nodes]},
+            # The prompt nodes in the summary too, so a client reading only text can pick one to update.
+            text="\n".join(f"{node.node_id}: {node.text}" for node in contents.nodes) or None,
             image=images[0].data if images else None,
         )
 

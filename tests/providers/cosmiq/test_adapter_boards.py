@@ -110,6 +110,7 @@ async def test_get_board_reads_prompt_nodes_however_an_upstream_spells_them(
     read = data(result)
     assert read["details"]["nodes"] == [{"node_id": "n1", "text": "put it on a beach"}]
     assert read["details"]["board"] == "b1"
+    assert "n1: put it on a beach" in text(result)
 
 
 @pytest.mark.parametrize(
