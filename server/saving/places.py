@@ -70,8 +70,8 @@ def _directory(path: Path, origin: str) -> Place | None:
 
 
 def places_of(dirs: Iterable[str], roots: Iterable[str] = ()) -> list[Place]:
-    """The allowed places: configured directories first... unless the client declared roots, whose first (its project)
-    then comes first, so relative paths land in the project. Missing directories are left out."""
+    """The allowed places: the client's roots first (its first root is its project, where relative paths land), then
+    the configured directories. Missing directories, non-`file:` roots and the file system's root are left out."""
     places: list[Place] = []
     for uri in roots:
         parts = urlsplit(uri)
