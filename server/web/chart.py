@@ -44,15 +44,16 @@ def _nice_top(value: float) -> float:
 
 
 def spend_chart(days: Sequence[str], spend: Sequence[tuple[str, str, float]], providers: Sequence[str]) -> SpendChart:
-    """The chart of `spend` ((day, provider, credits) rows) over `days`, one bar per provider."""
-    names = sorted({name for _, name, _ in spend} | set(providers))
+    """The chart of `spend` ((day, provider, credits) rows) over `days`: one bar per provider that spent in that
+    window (every provider given, when none did, so the table still lists them)."""
+    names = sorted({name for _, name, amount in spend if amount > 0}) or sorted(providers)
     colours = {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(names)}
     table = {(day, name): amount for day, name, amount in spend}
     rows = [(day, [table.get((day, name), 0.0) for name in names]) for day in days]
     top = _nice_top(max((amount for _, values in rows for amount in values), default=0.0))
     plot_width, plot_height = _WIDTH - _LEFT - 8, _HEIGHT - _BOTTOM - _TOP
     group = plot_width / max(1, len(days))
-    bar = max(2.0, (group - 6) / max(1, len(names)))
+    bar = max(2.0, min(18.0, (group - 6) / max(1, len(names))))
     parts = [
         f'<svg class="chart" viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '
         'xmlns="http://www.w3.org/2000/svg">',
@@ -65,7 +66,7 @@ def spend_chart(days: Sequence[str], spend: Sequence[tuple[str, str, float]], pr
         parts.append(f'<line x1="{_LEFT}" x2="{_WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{value:g}</text>')
     for index, (day, values) in enumerate(rows):
-        x0 = _LEFT + index * group + 3
+        x0 = _LEFT + index * group + (group - bar * len(names)) / 2
         for position, (name, amount) in enumerate(zip(names, values, strict=True)):
             if amount <= 0:
                 continue
@@ -78,7 +79,7 @@ def spend_chart(days: Sequence[str], spend: Sequence[tuple[str, str, float]], pr
             )
         if len(days) <= 16 or index % 2 == len(days) % 2:
             parts.append(
-                f'<text x="{x0 + (group - 6) / 2:.1f}" y="{_HEIGHT - 10}" class="tick" text-anchor="middle">'
+                f'<text x="{_LEFT + (index + 0.5) * group:.1f}" y="{_HEIGHT - 10}" class="tick" text-anchor="middle">'
                 f"{escape(day[5:])}</text>"
             )
     parts.append("</svg>")
