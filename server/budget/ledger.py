@@ -56,6 +56,10 @@ class SpendLedger(Protocol):
         """Record `charge` unless it would pass one of `caps` (then return that cap, recording nothing)."""
         ...
 
+    async def record(self, charge: Charge, *, job: str | None = None) -> None:
+        """Record a charge no cap needed to check (written once, when the call has answered)."""
+        ...
+
     async def settle(self, charge_id: str, *, amount: float | None = None, job: str | None = None) -> None:
         """Set what a charge really cost (when known) and the job it belongs to."""
         ...
@@ -70,6 +74,10 @@ class SpendLedger(Protocol):
 
     async def spent(self, day: str, provider: str, caller: str | None = None) -> float:
         """Credits counted on `day` for `provider` (by one caller, or by all)."""
+        ...
+
+    async def spent_by(self, day: str, provider: str, caller: str) -> tuple[float, float]:
+        """Credits counted on `day` for `provider`: by everyone, and by `caller`."""
         ...
 
     async def by_day(self, days: Sequence[str], caller: str | None = None) -> list[tuple[str, str, float]]:
@@ -140,16 +148,21 @@ class SqliteSpendLedger:
                 if over:
                     db.execute("ROLLBACK")
                     return Blocked(cap=cap, spent=spent)
-            db.execute(
-                "INSERT INTO spend (id, day, provider, caller, job, amount, known, at) "
-                "VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
-                (charge.id, charge.day, charge.provider, charge.caller, charge.amount, int(charge.known), charge.at),
-            )
+            self._insert(charge, None)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
         return None
+
+    def _insert(self, charge: Charge, job: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO spend (id, day, provider, caller, job, amount, known, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (charge.id, charge.day, charge.provider, charge.caller, job, charge.amount, int(charge.known), charge.at),
+        )
+
+    async def record(self, charge: Charge, *, job: str | None = None) -> None:
+        self._insert(charge, job)
 
     async def settle(self, charge_id: str, *, amount: float | None = None, job: str | None = None) -> None:
         if amount is not None:
@@ -158,13 +171,25 @@ class SqliteSpendLedger:
             self._db.execute("UPDATE spend SET job=? WHERE id=?", (job, charge_id))
 
     async def settle_job(self, job: str, amount: float) -> None:
-        self._db.execute("UPDATE spend SET amount=?, known=1 WHERE job=?", (max(0.0, amount), job))
+        # Polls of a finished job repeat this: a row that already says so is not written again.
+        value = max(0.0, amount)
+        self._db.execute(
+            "UPDATE spend SET amount=?, known=1 WHERE job=? AND (amount<>? OR known=0)", (value, job, value)
+        )
 
     async def release(self, charge_id: str) -> None:
         self._db.execute("DELETE FROM spend WHERE id=?", (charge_id,))
 
     async def spent(self, day: str, provider: str, caller: str | None = None) -> float:
         return self._sum(day, provider, caller)
+
+    async def spent_by(self, day: str, provider: str, caller: str) -> tuple[float, float]:
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(CASE WHEN caller=? THEN amount ELSE 0 END), 0) "
+            "FROM spend WHERE day=? AND provider=?",
+            (caller, day, provider),
+        ).fetchone()
+        return float(row[0]), float(row[1])
 
     async def by_day(self, days: Sequence[str], caller: str | None = None) -> list[tuple[str, str, float]]:
         if not days:

@@ -200,6 +200,8 @@ class Saves:
         if not result.job:
             return None
         requests = await self.pending.for_job(result.job)
+        if not requests:
+            return None
         if result.status == "running":
             return requests[-1].report() if requests else None
         for request in requests:

@@ -43,11 +43,20 @@ def _nice_top(value: float) -> float:
     return step * 10
 
 
-def spend_chart(days: Sequence[str], spend: Sequence[tuple[str, str, float]], providers: Sequence[str]) -> SpendChart:
+def spend_chart(
+    days: Sequence[str],
+    spend: Sequence[tuple[str, str, float]],
+    providers: Sequence[str],
+    *,
+    everyone: Sequence[str] = (),
+) -> SpendChart:
     """The chart of `spend` ((day, provider, credits) rows) over `days`: one bar per provider that spent in that
-    window (every provider given, when none did, so the table still lists them)."""
+    window (every provider of `providers`, when none did, so the table still lists them). Colours follow the order
+    of `everyone` (all providers), so a provider keeps its colour under any filter."""
     names = sorted({name for _, name, amount in spend if amount > 0}) or sorted(providers)
-    colours = {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(names)}
+    # A provider keeps its colour whichever providers spent (or are filtered in).
+    order = sorted(set(everyone) | set(providers) | set(names))
+    colours = {name: PALETTE[order.index(name) % len(PALETTE)] for name in names}
     table = {(day, name): amount for day, name, amount in spend}
     rows = [(day, [table.get((day, name), 0.0) for name in names]) for day in days]
     top = _nice_top(max((amount for _, values in rows for amount in values), default=0.0))

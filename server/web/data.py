@@ -230,7 +230,7 @@ async def load_page(
     return PageData(
         jobs=[job_row(job) for job in jobs],
         gallery=_gallery(jobs, artifacts),
-        chart=spend_chart(days, spend, shown),
+        chart=spend_chart(days, spend, shown, everyone=providers),
         balances=balances,
         providers=list(providers),
         callers=callers,
