@@ -336,5 +336,8 @@ class CreditsResult(BaseModel):
     """The `credits` tool's answer."""
 
     balances: list[BalanceEntry]
-    spend: list[SpendEntry] = Field(default_factory=list, description="Today's spend against the daily caps.")
+    spend: list[SpendEntry] = Field(
+        default_factory=list,
+        description="Today's spend against the daily caps (providers with a cap, a confirmation threshold or spend).",
+    )
     sandbox: bool = False

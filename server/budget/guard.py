@@ -167,7 +167,8 @@ class SpendGuard:
             await self.ledger.settle_job(result.job, amount)
 
     async def today(self, providers: Sequence[str], caller: Caller) -> list[SpendEntry]:
-        """Today's spend on each provider against its caps (what `credits` shows)."""
+        """Today's spend on each provider against its caps (what `credits` shows): a provider with no cap, no
+        confirmation threshold and nothing spent today has nothing to show and is left out."""
         day = self.policy.day()
         entries = []
         for name in providers:
@@ -175,6 +176,8 @@ class SpendGuard:
             shared = next((cap for cap in caps if cap.caller is None), None)
             own: Cap | None = next((cap for cap in caps if cap.caller is not None), None)
             everyone, yours = await self.ledger.spent_by(day.day, name, caller.bucket)
+            if not caps and self.policy.confirm_above(name) is None and everyone == 0:
+                continue
             entries.append(
                 SpendEntry(
                     provider=name,

@@ -214,3 +214,15 @@ async def test_credits_shows_todays_spend_against_each_cap(
         "resets_at": "2023-11-15T00:00:00+00:00",
     }
     assert "conceptviz budget: 8 spent today of a 40 cap, yours 2 of 10, asks above 50" in text(credits)
+
+
+async def test_credits_lists_spend_only_where_there_is_something_to_show(
+    tmp_path: Path, clock: FakeClock, simulator: ConceptVizSimulator
+) -> None:
+    async with budget_runtime(tmp_path, clock, simulator) as runtime, Client(runtime.mcp) as client:
+        before = data(await client.call_tool("credits", {}))
+        await client.call_tool("conceptviz_generate", {"prompt": "x", "wait": 0})
+        after = data(await client.call_tool("credits", {}))
+    assert before["spend"] == []
+    shown = [(entry["provider"], entry["spent"], entry["cap"]) for entry in after["spend"]]
+    assert shown == [("conceptviz", 2.0, None)]
