@@ -10,6 +10,7 @@ guard, and lands only inside the place, under the name the plan gave it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -79,6 +80,11 @@ class Saves:
 
     def target(self, save_to: str, *, overwrite: bool, roots: Sequence[str]) -> Target:
         """Check `save_to` now, before the call spends anything (raises `InvalidInput` saying why not)."""
+        if os.open not in os.supports_dir_fd:
+            raise InvalidInput(
+                "Saving needs a system that can open files relative to a directory (Linux, macOS); on this one, "
+                "download the result's links instead. Nothing was sent upstream."
+            )
         return resolve_target(save_to, self.places(roots), overwrite=overwrite)
 
     # --- delivering ------------------------------------------------------------------------------------------------
