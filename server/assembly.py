@@ -169,7 +169,18 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         guarded=guarded,
         guard=guard,
     )
-    tools = Tools(providers=providers, limits=runtime.limits, redactor=runtime.redactor, previews=runtime.previews)
+    scope_guard = None
+    if settings.auth.mode == "builtin":
+        from server.oauth.scopes import ScopeGuard
+
+        scope_guard = ScopeGuard()
+    tools = Tools(
+        providers=providers,
+        limits=runtime.limits,
+        redactor=runtime.redactor,
+        previews=runtime.previews,
+        scope_guard=scope_guard,
+    )
     served = [(spec.endpoints, tools.tool(spec, sandbox=runtime.sandbox)) for spec in catalog.specs()]
     return Assembly(
         providers=providers,

@@ -1,4 +1,4 @@
-"""`genmcp serve | tools | check | jobs`."""
+"""`genmcp serve | tools | check | jobs | install`, and (from `server.oauth.cli`) `users | clients | tokens | auth`."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     common(check)
 
     install = commands.add_parser("install", help="connect a client: print (or --write) its config entry")
-    install.add_argument("client", choices=["claude-code", "claude-desktop", "cursor", "vscode"])
+    install.add_argument("client", choices=["claude-code", "claude-desktop", "claude-connector", "cursor", "vscode"])
     install.add_argument("--transport", choices=["http", "stdio"], help="default: http (stdio for claude-desktop)")
     install.add_argument("--url", help="the MCP endpoint (default: http://127.0.0.1:8000/mcp)")
     install.add_argument("--provider", help="connect to one provider's endpoint (/mcp/<provider>): fewer tools")
@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--status", help="only this status (running, completed, failed, submit_unknown, …)")
     jobs.add_argument("--limit", type=int, default=20)
     jobs.add_argument("--json", action="store_true", help="print JSON records")
+
+    from server.oauth.commands import add_commands
+
+    add_commands(commands, common)
     return parser
 
 
@@ -111,15 +115,18 @@ async def _serve(settings: Settings, stdio: bool) -> None:
     if stdio:
         await _serve_stdio(runtime)
         return
+    server = settings.server
     config = uvicorn.Config(
         runtime.http_app(),
-        host=settings.server.host,
-        port=settings.server.port,
+        host=server.host,
+        port=server.port,
         log_config=None,
         timeout_graceful_shutdown=5,
         lifespan="on",
+        ssl_certfile=server.tls_certfile or None,
+        ssl_keyfile=server.tls_keyfile or None,
     )
-    log.info("MCP endpoint: http://%s:%d%s", settings.server.host, settings.server.port, settings.server.path)
+    log.info("MCP endpoint: %s%s", server.origin(), server.path)
     await uvicorn.Server(config).serve()
 
 
@@ -201,6 +208,13 @@ def _install(args: argparse.Namespace) -> int:
     if args.provider and args.provider not in names:
         raise ConfigError(f"unknown provider {args.provider!r}; choose one of {', '.join(names)}.")
     url = args.url or "http://127.0.0.1:8000/mcp" + (f"/{args.provider}" if args.provider else "")
+    if args.client == "claude-connector":
+        from server.install import connector_steps
+
+        if not args.url:
+            raise ConfigError("pass --url with genmcp's public https URL, e.g. --url https://genmcp.example.com/mcp")
+        print(connector_steps(url))
+        return 0
     install = plan(
         args.client,
         transport=args.transport,
@@ -240,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(_check, settings)
         elif args.command == "jobs":
             anyio.run(_jobs, settings, args)
+        else:
+            from server.oauth.cli import run as run_oauth
+
+            return anyio.run(run_oauth, settings, args)
     except ConfigError as exc:
         print(f"genmcp: {exc.message}", file=sys.stderr)
         return 2

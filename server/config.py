@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_path
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from server.errors import ConfigError
+from server.oauth.settings import BuiltinAuthSettings
 
 __all__ = [
     "ArtifactSettings",
@@ -59,6 +60,26 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(default=56 * MiB, ge=1024)
     insecure: bool = Field(default=False, description="Allow a non-loopback bind without inbound auth.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tls_certfile: str = Field(default="", description="Serve HTTPS with this PEM certificate (chain).")
+    tls_keyfile: str = Field(default="", description="The certificate's PEM private key.")
+
+    @property
+    def tls(self) -> bool:
+        """Whether genmcp terminates TLS itself."""
+        return bool(self.tls_certfile)
+
+    def origin(self) -> str:
+        """Where clients reach this server: `public_url`, else the listen address (https with TLS)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if bool(self.tls_certfile) != bool(self.tls_keyfile):
+            raise ValueError("tls_certfile and tls_keyfile go together: set both, or neither")
+        return self
 
 
 class JobSettings(_Section):
@@ -126,6 +147,12 @@ class SandboxSettings(_Section):
 class AuthSettings(_Section):
     """Inbound auth for the HTTP transport (required to listen beyond loopback)."""
 
+    mode: Literal["resource", "builtin"] = Field(
+        default="resource",
+        description="resource: genmcp checks the named tokens and/or an external issuer's JWTs; builtin: genmcp is "
+        "its own OAuth 2.1 authorization server (sign-in page, users, tokens) — named tokens still work beside it.",
+    )
+    builtin: BuiltinAuthSettings = Field(default_factory=BuiltinAuthSettings)
     tokens: dict[str, SecretStr] = Field(
         default_factory=dict, description="Named bearer tokens (name = token); revoke one by removing it."
     )
@@ -140,7 +167,7 @@ class AuthSettings(_Section):
     @property
     def enabled(self) -> bool:
         """Whether any inbound auth is configured."""
-        return bool(self.tokens) or bool(self.issuer and self.jwks_url)
+        return self.mode == "builtin" or bool(self.tokens) or bool(self.issuer and self.jwks_url)
 
     @field_validator("tokens")
     @classmethod

@@ -20,6 +20,7 @@ __all__ = [
     "ForbiddenError",
     "GenmcpError",
     "InsufficientCredits",
+    "InsufficientScope",
     "InvalidInput",
     "JobFailed",
     "JobFinished",
@@ -97,6 +98,12 @@ class ForbiddenError(GenmcpError):
     """The account's plan does not allow this call."""
 
     code = "forbidden"
+
+
+class InsufficientScope(ForbiddenError):
+    """The caller's OAuth token was not granted the scope this tool needs (nothing was sent upstream)."""
+
+    code = "insufficient_scope"
 
 
 class RateLimited(GenmcpError):

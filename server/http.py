@@ -1,6 +1,7 @@
 """The HTTP face of a runtime: the Starlette app with the MCP endpoints, `/healthz`, `/artifacts/<id>`, the web page
 at `/` (`server.web`, same access rules as `/mcp`), and — with inbound auth — the bearer gate and the RFC 9728
-metadata.
+metadata (with `[auth] mode = "builtin"`, genmcp's own authorization server, `server.oauth`, with its gate; the web
+page then signs in through its sign-in page).
 
 MCP is served at `server.path` (every tool) and at `server.path/<provider>` (one provider's tools plus the shared
 ones, for clients that cap their tool lists). Host and Origin are checked against allow-lists (DNS rebinding).
@@ -32,6 +33,7 @@ from server.web import Access, web_routes
 if TYPE_CHECKING:
     from server.app import Runtime
     from server.config import ServerSettings
+    from server.oauth.server import BuiltinAuthServer
 
 __all__ = ["BearerGate", "http_app", "transport_security"]
 
@@ -40,6 +42,8 @@ def transport_security(server: ServerSettings) -> TransportSecuritySettings:
     """Host/Origin allow-lists: the listen address, loopback names, the public URL and configured extras."""
     hosts = {f"{server.host}:{server.port}", "127.0.0.1:*", "localhost:*", "[::1]:*", *server.allowed_hosts}
     origins = {"http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *server.allowed_origins}
+    if server.tls:
+        origins |= {"https://127.0.0.1:*", "https://localhost:*", "https://[::1]:*"}
     if server.public_url:
         public = urlsplit(server.public_url)
         hosts.add(public.netloc)
@@ -66,7 +70,7 @@ def http_app(runtime: Runtime) -> ASGIApp:
     async def artifact(request: Request) -> Response:
         return artifact_response(runtime.artifacts, request)
 
-    runtime.files.base_url = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
+    runtime.files.base_url = server.origin()
     runtime.mcp.custom_route("/healthz", methods=["GET"])(healthz)
     runtime.mcp.custom_route("/artifacts/{artifact_id}", methods=["GET"])(artifact)
     options: dict[str, Any] = {
@@ -85,7 +89,13 @@ def http_app(runtime: Runtime) -> ASGIApp:
     auth = runtime.settings.auth
     resource = auth.resource_url or f"{runtime.files.base_url}{server.path}"
     metadata_url: str | None = None
-    if auth.enabled and auth.issuer:
+    builtin: BuiltinAuthServer | None = None
+    if auth.mode == "builtin":
+        from server.oauth.server import BuiltinAuthServer
+
+        builtin = BuiltinAuthServer(runtime)
+        app.router.routes.extend(builtin.routes())
+    elif auth.enabled and auth.issuer:
         metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource)))
         app.router.routes.extend(
             create_protected_resource_routes(
@@ -98,28 +108,46 @@ def http_app(runtime: Runtime) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
         async with runtime, AsyncExitStack() as stack:
+            if builtin is not None:
+                await stack.enter_async_context(builtin)
             for manager in managers:
                 await stack.enter_async_context(manager.run())
             yield
 
     app.router.lifespan_context = lifespan
-    verifier = (
-        GenmcpTokenVerifier(
-            tokens=auth.tokens,
-            required_scopes=auth.required_scopes,
-            issuer=auth.issuer or None,
-            jwks_url=auth.jwks_url or None,
-            audience=resource,
-            algorithms=auth.algorithms,
-        )
-        if auth.enabled
-        else None
-    )
     if runtime.settings.web.enabled and server.path.rstrip("/"):
-        app.router.routes.extend(web_routes(runtime, Access(transport_security(server), verifier)))
-    if verifier is None:
+        app.router.routes.extend(web_routes(runtime, _page_access(runtime, builtin, resource)))
+    if builtin is not None:
+        return builtin.gate(app, server.path)
+    if not auth.enabled:
         return app
+    verifier = _named_verifier(runtime, resource)
+    assert verifier is not None
     return BearerGate(app, verifier, protect=server.path, scopes=auth.required_scopes, metadata_url=metadata_url)
+
+
+def _named_verifier(runtime: Runtime, resource: str) -> GenmcpTokenVerifier | None:
+    """The verifier of named tokens and external JWTs (None without inbound auth)."""
+    auth = runtime.settings.auth
+    if not auth.enabled:
+        return None
+    return GenmcpTokenVerifier(
+        tokens=auth.tokens,
+        required_scopes=auth.required_scopes,
+        issuer=auth.issuer or None,
+        jwks_url=auth.jwks_url or None,
+        audience=resource,
+        algorithms=auth.algorithms,
+    )
+
+
+def _page_access(runtime: Runtime, builtin: BuiltinAuthServer | None, resource: str) -> Access:
+    """Who may see the web page: the same rules, and the same tokens, as the MCP endpoints; with the built-in
+    authorization server, a person signed in on its sign-in page."""
+    security = transport_security(runtime.settings.server)
+    if builtin is not None:
+        return Access(security, builtin.verifier(), sessions=builtin.sessions)
+    return Access(security, _named_verifier(runtime, resource))
 
 
 class BearerGate:

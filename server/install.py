@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from server.errors import ConfigError
 
-__all__ = ["CLIENTS", "InstallPlan", "plan", "write"]
+__all__ = ["CLIENTS", "InstallPlan", "connector_steps", "plan", "write"]
 
 Transport = Literal["http", "stdio"]
 CLIENTS = ("claude-code", "claude-desktop", "cursor", "vscode")
@@ -113,6 +113,27 @@ def render(install: InstallPlan) -> str:
         ]
     if install.transport == "http":
         lines += ["", "# start the server first: genmcp serve   (sandbox mode when no key is configured)"]
+        lines += [
+            '# with [auth] mode = "builtin" (genmcp\'s own OAuth sign-in), the client opens a browser the first time',
+            "# it connects: sign in, approve, done — nothing else to configure (see README: OAuth for remote use).",
+        ]
+    return "\n".join(lines)
+
+
+def connector_steps(url: str) -> str:
+    """How to add genmcp to Claude (Desktop or claude.ai) as a custom connector at `url`."""
+    lines = [
+        "# Add genmcp to Claude as a custom connector (Claude Desktop and claude.ai):",
+        '#   1. genmcp must run with [auth] mode = "builtin" and be reachable at an https URL',
+        "#      (server.public_url behind a TLS proxy, or server.tls_certfile / server.tls_keyfile);",
+        "#      add a user: genmcp users add <name>   (or print a one-time link: genmcp auth link <name>)",
+        "#   2. In Claude: Settings → Connectors → Add custom connector",
+        f"#   3. Name: genmcp    Remote MCP server URL: {url}",
+        "#   4. Connect: Claude opens genmcp's sign-in page; sign in, review what Claude may do, Approve.",
+        "# Manage access later with: genmcp tokens list   /   genmcp tokens revoke <grant>",
+    ]
+    if not url.startswith("https://"):
+        lines.append(f"# warning: {url} is not https; Claude accepts only https connector URLs.")
     return "\n".join(lines)
 
 

@@ -16,6 +16,10 @@ _PATTERNS = (
     re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer\s+)?[^\s,;\"']+"),
     re.compile(r"(?i)(x-api-key\s*[:=]\s*)[^\s,;\"']+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    # Secrets genmcp's own authorization server mints carry a prefix (server.oauth.credentials).
+    re.compile(r"()gmcp_(?:at|rt|cs|ac|sl|ss|rq)_[A-Za-z0-9_-]{20,}"),
+    # The query string of a request line in an access log (codes, states, request ids travel there).
+    re.compile(r'(\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^\s"?]*\?)[^\s"]+'),
 )
 
 

@@ -146,12 +146,20 @@ class Tools:
     """Turns `ToolSpec`s into served tools: one guard, one validation, one rendering for all of them."""
 
     def __init__(
-        self, *, providers: Mapping[str, Provider], limits: CallLimits, redactor: Redactor, previews: Previews
+        self,
+        *,
+        providers: Mapping[str, Provider],
+        limits: CallLimits,
+        redactor: Redactor,
+        previews: Previews,
+        scope_guard: Callable[[Kind], None] | None = None,
     ) -> None:
         self.providers = providers
         self.limits = limits
         self.redact = redactor
         self.previews = previews
+        self.scope_guard = scope_guard
+        """Refuses a call whose kind the caller's OAuth token was not granted (built-in authorization server)."""
 
     def _scrub(self, model: ModelT) -> ModelT:
         # Upstream text can echo a key back to us; nothing leaves without passing the redactor.
@@ -181,6 +189,8 @@ class Tools:
 
         async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult | InputRequiredResult:
             try:
+                if self.scope_guard is not None:
+                    self.scope_guard(spec.kind)
                 args = parse_arguments(spec.arguments, arguments)
                 caller = Caller.of(_request(context), self.providers)
                 call = Call(caller=caller, progress=_progress_sender(context), questions=Questions(context))

@@ -1,10 +1,12 @@
 """Who may see the web page: the same rules as the MCP endpoint.
 
 Without inbound auth (loopback, or an operator's `--insecure` behind an authenticating proxy) the page is open, like
-`/mcp`. With auth, a request needs a valid bearer token (the verifier `/mcp` uses) or the session cookie a browser
-gets by signing in with such a token; otherwise it gets the sign-in page and no data. Every request is first held to
-the Host/Origin allow-lists of `/mcp` (DNS rebinding). The cookie is HMAC-signed under a key of this process, holds
-only the caller's name and an expiry (never the token), and is `HttpOnly`, `SameSite=Strict`.
+`/mcp`. With auth, a request needs a valid bearer token (the verifier `/mcp` uses) or a browser session; otherwise it
+gets no data. With genmcp's own authorization server (`[auth] mode = "builtin"`) the session is the one its sign-in
+page starts (`server.oauth.sessions`), and a visitor who is not signed in is sent there. With named tokens or an
+external issuer, a browser signs in here with such a token: the cookie it gets is HMAC-signed under a key of this
+process, holds only the caller's name and an expiry (never the token), and is `HttpOnly`, `SameSite=Strict`. Every
+request is first held to the Host/Origin allow-lists of `/mcp` (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.auth import GenmcpTokenVerifier
+if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
+
+    from server.oauth.sessions import Sessions
 
 __all__ = ["COOKIE", "Access", "Visitor"]
 
@@ -37,18 +43,32 @@ class Visitor:
     """The signed-in caller; None when the page is open (no auth configured)."""
 
 
-class Access:
-    """Decides, per request, whether and as whom the page is shown."""
+class Verifier(Protocol):
+    """What checks a bearer token (the one `/mcp` uses)."""
 
-    def __init__(self, security: TransportSecuritySettings, verifier: GenmcpTokenVerifier | None) -> None:
+    async def verify_token(self, token: str) -> AccessToken | None: ...
+
+
+class Access:
+    """Decides, per request, whether and as whom the page is shown.
+
+    Args:
+        verifier: The bearer check of `/mcp` (None without inbound auth).
+        sessions: The built-in authorization server's browser sessions (None: sign in here with a token).
+    """
+
+    def __init__(
+        self, security: TransportSecuritySettings, verifier: Verifier | None, *, sessions: Sessions | None = None
+    ) -> None:
         self.guard = TransportSecurityMiddleware(security)
         self.verifier = verifier
+        self.sessions = sessions
         self._key = secrets.token_bytes(32)
 
     @property
     def open(self) -> bool:
         """Whether the page needs no sign-in (no inbound auth configured)."""
-        return self.verifier is None
+        return self.verifier is None and self.sessions is None
 
     async def refused(self, request: Request) -> Response | None:
         """The answer to a request from a host or origin `/mcp` would refuse too (None when it may proceed)."""
@@ -56,17 +76,20 @@ class Access:
 
     async def visitor(self, request: Request) -> Visitor | None:
         """The visitor, or None when auth is on and the request proves no identity."""
-        if self.verifier is None:
+        if self.open:
             return Visitor(name=None)
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             return await self.sign_in(header[7:].strip())
+        if self.sessions is not None:
+            signed_in = await self.sessions.current(request)
+            return Visitor(name=signed_in.user) if signed_in is not None else None
         return self._session(request.cookies.get(COOKIE, ""))
 
     async def sign_in(self, token: str) -> Visitor | None:
         """The visitor a token proves (the same check as `/mcp`), or None."""
         if self.verifier is None:
-            return Visitor(name=None)
+            return None if self.sessions is not None else Visitor(name=None)
         if not token or len(token) > 8192:
             return None
         access = await self.verifier.verify_token(token)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -69,19 +69,41 @@ class WebPage:
         sandbox = self.runtime.sandbox_server.url if self.runtime.sandbox_server is not None else ""
         return _headers(" ".join(filter(None, ["https:", sandbox])))
 
-    async def _visitor(self, request: Request) -> Visitor | Response:
+    async def _visitor(self, request: Request, *, page: bool = True) -> Visitor | Response:
+        """The visitor; else the answer to give: a refusal (host, origin), or — nobody signed in — the way to sign in
+        (for the page) or 401 (for its data)."""
         refused = await self.access.refused(request)
         if refused is not None:
             return refused
         visitor = await self.access.visitor(request)
-        if visitor is None:
-            return self._render(request, "signin.html", {"error": None}, status=401)
-        return visitor
+        if visitor is not None:
+            return visitor
+        if not page:
+            return JSONResponse({"error": "sign in"}, status_code=401, headers=self.headers)
+        if self.access.sessions is not None:
+            return self.access.sessions.sign_in_redirect(request)
+        return self._render(request, "signin.html", {"error": None}, status=401)
 
     def _render(self, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        context = {"version": __version__, "sandbox": self.runtime.sandbox, "open": self.access.open, **context}
+        sessions = self.access.sessions
+        sign_out: dict[str, str | None] = {"action": "/signout", "csrf": None, "field": None}
+        csrf = None
+        if sessions is not None:
+            from server.oauth.sessions import CSRF_FIELD
+
+            csrf = sessions.csrf_token(request)
+            sign_out = {"action": "/oauth/sign-out", "csrf": csrf, "field": CSRF_FIELD}
+        context = {
+            "version": __version__,
+            "sandbox": self.runtime.sandbox,
+            "open": self.access.open,
+            "sign_out": sign_out,
+            **context,
+        }
         response = _TEMPLATES.TemplateResponse(request, name, context, status_code=status)
         response.headers.update(self.headers)
+        if sessions is not None and csrf is not None:
+            sessions.set_csrf(response, csrf)  # the built-in sign-out form is checked against it
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="genmcp"'
         return response
@@ -113,9 +135,9 @@ class WebPage:
 
     async def live(self, request: Request) -> Response:
         """Status and progress of the running jobs the page shows (each refreshed with one look upstream)."""
-        visitor = await self._visitor(request)
+        visitor = await self._visitor(request, page=False)
         if isinstance(visitor, Response):
-            return visitor if visitor.status_code != 401 else JSONResponse({"error": "sign in"}, 401, self.headers)
+            return visitor
         caller = Caller(name=visitor.name)
         ids = [value for value in request.query_params.get("ids", "").split(",") if value][:_LIVE_AT_ONCE]
         answer: dict[str, Any] = {}
@@ -138,9 +160,9 @@ class WebPage:
 
     async def thumbnail(self, request: Request) -> Response:
         """A small JPEG of one image of a job the visitor may see."""
-        visitor = await self._visitor(request)
+        visitor = await self._visitor(request, page=False)
         if isinstance(visitor, Response):
-            return visitor if visitor.status_code != 401 else Response(status_code=401, headers=self.headers)
+            return visitor
         job = await self.runtime.store.get(str(request.path_params["job_id"])[:64])
         index = request.path_params["index"]
         if job is None or not Caller(name=visitor.name).may_see(job) or not 0 <= index < len(job.assets):
@@ -158,6 +180,9 @@ class WebPage:
         refused = await self.access.refused(request)
         if refused is not None:
             return refused
+        if self.access.sessions is not None:
+            # With genmcp's own authorization server, people sign in on its page (and come back here).
+            return RedirectResponse(self.access.sessions.sign_in_url("/"), status_code=303)
         if request.method == "GET" or self.access.open:
             return RedirectResponse("/", status_code=303)
         form = await request.form(max_files=0, max_fields=4, max_part_size=16384)
@@ -177,6 +202,11 @@ class WebPage:
         )
         return response
 
+    async def icon(self, request: Request) -> Response:
+        return FileResponse(
+            _HERE / "static" / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+        )
+
     async def sign_out(self, request: Request) -> Response:
         refused = await self.access.refused(request)
         if refused is not None:
@@ -195,5 +225,7 @@ def web_routes(runtime: Runtime, access: Access) -> list[BaseRoute]:
         Route("/ui/thumb/{job_id}/{index:int}", page.thumbnail, methods=["GET"]),
         Route("/signin", page.sign_in, methods=["GET", "POST"]),
         Route("/signout", page.sign_out, methods=["POST"]),
+        # Browsers ask every page of the origin (the sign-in pages too) for /favicon.ico.
+        Route("/favicon.ico", page.icon, methods=["GET"]),
         Mount("/ui/static", app=StaticFiles(directory=_HERE / "static"), name="static"),
     ]

@@ -33,6 +33,9 @@ NODE_MODULES = HERE / "node_modules"
 NODE = NODE_MODULES / "node" / "bin" / "node"
 """Node 22 from the npm `node` package; the system Node is never used."""
 BIN = NODE_MODULES / ".bin"
+CONFORMANCE = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+"""The pinned suite's entry point (by path: the authorization-server suite, installed under the alias
+`conformance-auth`, declares the same `conformance` command)."""
 EXPECTED_FAILURES = HERE / "expected_failures.txt"
 PROVIDER_TOOLS = {
     "cosmiq_create",
@@ -290,7 +293,7 @@ def read_outcomes(results: Path) -> dict[str, Outcome]:
 
 def server_scenarios(node: Path, home: Path) -> list[str]:
     """Every server scenario the pinned suite has (`conformance list --server`)."""
-    finished = run([node, BIN / "conformance", "list", "--server"], timeout=60, env=node_env(home))
+    finished = run([node, CONFORMANCE, "list", "--server"], timeout=60, env=node_env(home))
     assert finished.returncode == 0, finished.report()
     scenarios = re.findall(r"^\s+- (\S+)", finished.stdout, re.M)
     assert scenarios, finished.report()
@@ -309,7 +312,7 @@ def test_conformance_suite(node: Path, conformance_server: GenmcpProcess, tmp_pa
     finished = run(
         [
             node,
-            BIN / "conformance",
+            CONFORMANCE,
             "server",
             "--url",
             conformance_server.mcp_url,

@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -230,22 +231,37 @@ class GenmcpProcess(_Process):
     127.0.0.1 (it may listen on more addresses)."""
 
     def __init__(
-        self, command: Sequence[str], process: subprocess.Popen[bytes], port: int, workdir: Path, stderr_path: Path
+        self,
+        command: Sequence[str],
+        process: subprocess.Popen[bytes],
+        port: int,
+        workdir: Path,
+        stderr_path: Path,
+        tls_ca: Path | None = None,
     ) -> None:
         super().__init__(process, workdir, stderr_path)
         self.command = list(command)
         """The command line it was started with."""
         self.port = port
+        self.tls_ca = tls_ca
+        """The CA certificate of the server's TLS certificate, when it serves https itself."""
         self._ready = threading.Event()
         self._follower = threading.Thread(target=self._follow, name=f"{stderr_path.name}-follower", daemon=True)
         self._follower.start()
 
     @classmethod
     def start(
-        cls, command: Sequence[str], *, port: int, workdir: Path, env: Mapping[str, str], name: str = "genmcp"
+        cls,
+        command: Sequence[str],
+        *,
+        port: int,
+        workdir: Path,
+        env: Mapping[str, str],
+        name: str = "genmcp",
+        tls_ca: Path | None = None,
     ) -> GenmcpProcess:
         """Run `command`, which serves genmcp's app on `port`, in `workdir`; return once it serves (or fail the test,
-        with its stderr, after `START_TIMEOUT` seconds or when it exits)."""
+        with its stderr, after `START_TIMEOUT` seconds or when it exits). With `tls_ca` it serves https."""
         workdir.mkdir(parents=True, exist_ok=True)
         process = subprocess.Popen(
             list(command),
@@ -255,13 +271,17 @@ class GenmcpProcess(_Process):
             env=dict(env),
             cwd=workdir,  # so a ./genmcp.toml in the checkout is not picked up
         )
-        server = cls(command, process, port, workdir, workdir / f"{name}.stderr.log")
+        server = cls(command, process, port, workdir, workdir / f"{name}.stderr.log", tls_ca)
         server._wait_until_serving()
         return server
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_ca else 'http'}://127.0.0.1:{self.port}"
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client must trust to talk to it (its CA with TLS)."""
+        return ssl.create_default_context(cafile=str(self.tls_ca)) if self.tls_ca else True
 
     @property
     def mcp_url(self) -> str:
@@ -285,7 +305,7 @@ class GenmcpProcess(_Process):
         if code is not None:
             self._give_up(f"exited with code {code} during start-up")
         try:
-            health = httpx2.get(f"{self.base_url}/healthz", timeout=5)
+            health = httpx2.get(f"{self.base_url}/healthz", timeout=5, verify=self.verify())
         except httpx2.HTTPError as exc:
             self._give_up(f"did not answer GET /healthz ({exc!r})")
         if health.status_code != 200:
@@ -308,8 +328,10 @@ def start_genmcp(
     port: int | None = None,
     env: Mapping[str, str] | None = None,
     name: str = "genmcp",
+    tls_ca: Path | None = None,
 ) -> GenmcpProcess:
-    """Start `genmcp serve` on `host` and `port` (a free one by default) in `workdir`, and wait until it serves.
+    """Start `genmcp serve` on `host` and `port` (a free one by default) in `workdir`, and wait until it serves
+    (https, trusting `tls_ca`, when the config gives it a certificate).
 
     With `config` (e.g. `settings_data(...)`), the settings come from `<workdir>/<name>.toml`; without, from the
     environment, with the registry and artifacts under `workdir`. `env` is added to the clean environment either
@@ -319,7 +341,7 @@ def start_genmcp(
     command, environment = _serve_command(workdir, config, env, name)
     port = port or free_port()
     command += ["--host", host, "--port", str(port), *args]
-    return GenmcpProcess.start(command, port=port, workdir=workdir, env=environment, name=name)
+    return GenmcpProcess.start(command, port=port, workdir=workdir, env=environment, name=name, tls_ca=tls_ca)
 
 
 class StdioProcess(_Process):
@@ -411,16 +433,23 @@ def start_stdio(
 
 
 def run_genmcp(
-    args: Sequence[str], *, workdir: Path, env: Mapping[str, str], timeout: float = 30.0
+    args: Sequence[str],
+    *,
+    workdir: Path,
+    env: Mapping[str, str],
+    timeout: float = 30.0,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `genmcp <args>` in `workdir` to its end, its output captured (killed, and the test failed, after
-    `timeout` seconds): a command such as `genmcp tools`, or a `serve` that must refuse to start."""
+    `timeout` seconds): a command such as `genmcp tools`, or a `serve` that must refuse to start. `input` is its
+    standard input (none by default)."""
     try:
         return subprocess.run(
             [GENMCP, *args],
             cwd=workdir,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
             encoding="utf-8",

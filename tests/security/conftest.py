@@ -45,6 +45,7 @@ from providers.masko.simulator import MaskoAccount, MaskoSimulator
 from providers.univers.simulator import UniversAccount, UniversSimulator
 from server.app import Runtime
 from server.http import BearerGate
+from server.oauth.gate import ResourceGate
 from server.redaction import RedactingFilter, Redactor
 from server.sandbox import _QuietServer
 from tests.harness.process import START_TIMEOUT, STOP_TIMEOUT, GenmcpProcess, start_genmcp
@@ -110,6 +111,12 @@ class Leaks:
     """What one test produced that must carry no secret; checked when the test ends."""
 
     texts: list[tuple[str, str]] = field(default_factory=list)
+    watched: list[str] = field(default_factory=list)
+    """Secrets minted during the test (OAuth tokens, codes, passwords): watched like the configured ones."""
+
+    def watch(self, *secrets: str) -> None:
+        """Watch more secrets for the rest of the test (and the session)."""
+        self.watched.extend(secret for secret in secrets if secret)
 
     def add(self, where: str, value: str | bytes) -> str:
         """Keep `value` for the check; returns it as text."""
@@ -136,7 +143,8 @@ class Leaks:
 
     def found(self) -> list[str]:
         """`where: secret` for every secret seen."""
-        return [f"{where}: {secret[:12]}…" for where, text in self.texts for secret in secrets_in(text)]
+        secrets = (*SECRETS, *self.watched)
+        return [f"{where}: {secret[:12]}…" for where, text in self.texts for secret in secrets_in(text, secrets)]
 
 
 class _Capture(logging.Handler):
@@ -394,7 +402,7 @@ IN_PROCESS = "http://127.0.0.1:8000"
 async def serving(runtime: Runtime) -> AsyncIterator[ASGIApp]:
     """A runtime's whole ASGI app (bearer gate included) with its lifespan running."""
     app = runtime.http_app()
-    inner = cast(Starlette, app.app if isinstance(app, BearerGate) else app)
+    inner = cast(Starlette, app.app if isinstance(app, BearerGate | ResourceGate) else app)
     async with inner.router.lifespan_context(inner):
         yield app
 

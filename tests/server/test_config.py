@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from providers import PROVIDERS
 from server.app import uses_sandbox
@@ -102,6 +103,7 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         ("upstream", settings.upstream),
         ("sandbox", settings.sandbox),
         ("auth", settings.auth),
+        ("auth.builtin", settings.auth.builtin),
         ("outputs", settings.outputs),
         ("budget", settings.budget),
         ("web", settings.web),
@@ -110,6 +112,9 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         for key in type(model).model_fields:
             if (section, key) == ("budget", "providers"):
                 assert "[budget.providers.kolbo]" in text
+                continue
+            if isinstance(getattr(model, key), BaseModel):
+                assert f"[{section}.{key}]" in text, f"{section}.{key} is not documented"
                 continue
             assert f"\n{key} = " in text or f"\n# {key} = " in text, f"{section}.{key} is not documented"
     for cls in PROVIDERS:

@@ -78,3 +78,21 @@ def test_a_new_config_file_is_created_and_a_broken_one_is_left_alone(tmp_path: P
 def test_unknown_provider_endpoint_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["install", "cursor", "--provider", "nope"]) == 2
     assert "unknown provider" in capsys.readouterr().err
+
+
+def test_the_claude_connector_steps_name_the_public_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["install", "claude-connector", "--url", "https://genmcp.example.com/mcp"]) == 0
+    out = capsys.readouterr().out
+    assert "Settings → Connectors → Add custom connector" in out
+    assert "Remote MCP server URL: https://genmcp.example.com/mcp" in out
+    assert 'mode = "builtin"' in out
+    assert "warning" not in out
+    assert main(["install", "claude-connector", "--url", "http://10.0.0.5:8000/mcp"]) == 0
+    assert "not https" in capsys.readouterr().out
+    assert main(["install", "claude-connector"]) == 2
+    assert "--url" in capsys.readouterr().err
+
+
+def test_http_entries_say_how_oauth_sign_in_happens(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["install", "cursor"]) == 0
+    assert "opens a browser the first time" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
+from tests.e2e.test_oauth import add_user, oauth_config
+from tests.harness.oauth import PASSWORD
 from tests.harness.process import GenmcpProcess, start_genmcp
 from tests.harness.results import data
 from tests.harness.settings import settings_data
@@ -295,3 +298,41 @@ def test_signing_in_with_a_token_shows_only_that_callers_jobs(
     page.click("button:text('Sign out')")
     expect(page.locator("h2")).to_have_text("Sign in")
     assert [problem for problem in problems if "401" not in problem and "Unauthorized" not in problem] == []
+
+
+@pytest.fixture(scope="module")
+def builtin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GenmcpProcess]:
+    """genmcp with its own authorization server (on loopback: it needs https elsewhere): person `alice` signs in on
+    its page; named tokens for alice and bob make jobs (a caller's name is the same either way)."""
+    workdir = tmp_path_factory.mktemp("web-builtin")
+    config = oauth_config(workdir)
+    config["auth"]["tokens"] = TOKENS
+    add_user(workdir, config, "alice")
+    with start_genmcp(workdir, config=config) as server:
+        for who in ("alice", "bob"):
+            run_async(_one_diagram, server.mcp_url, who)
+        yield server
+
+
+def test_with_the_builtin_authorization_server_the_page_signs_in_through_its_sign_in_page(
+    builtin: GenmcpProcess, browser: Browser, screenshots: Path
+) -> None:
+    anonymous = httpx2.get(builtin.base_url + "/", timeout=10)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/oauth/sign-in?next=%2F"
+    assert "diagram" not in anonymous.text
+    assert httpx2.get(builtin.base_url + "/ui/jobs.json?ids=x", timeout=10).status_code == 401
+    page, problems = open_page(browser, builtin.base_url, viewport={"width": 1024, "height": 800})
+    expect(page).to_have_url(f"{builtin.base_url}/oauth/sign-in?next=%2F")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(f"{builtin.base_url}/")
+    expect(page.locator(".whoami")).to_contain_text("Signed in as alice")
+    expect(page.locator("table.jobs td[data-label='Caller']")).to_have_text(["alice"])
+    page.screenshot(path=screenshots / "builtin-signed-in.png", full_page=True)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/oauth/sign-in"))
+    page.goto(builtin.base_url + "/")
+    expect(page).to_have_url(re.compile(r"/oauth/sign-in\?next=%2F$"))
+    assert problems == []
