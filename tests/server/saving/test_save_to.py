@@ -92,7 +92,7 @@ async def test_a_batch_is_saved_with_numbered_names(
     assert [Path(f["path"]).name for f in files] == ["cycle-1.png", "cycle-2.png", "cycle-3.png"]
     for file, asset in zip(files, data(named)["assets"], strict=True):
         assert content(Path(file["path"])) == await asset_bytes(simulator, asset["url"])
-    job = data(folder)["job"].split(":", 1)[1][-10:]
+    job = data(folder)["job"].split(":", 1)[1][-10:].strip("-_")  # the job id's tail, without a dash at its ends
     names = [Path(f["path"]).name for f in data(folder)["saved"]["files"]]
     assert names == [f"conceptviz-generate-{job}-1.png", f"conceptviz-generate-{job}-2.png"]
     assert len(tree(project)) == 3 + 1 + 2
