@@ -21,6 +21,10 @@ class Plan:
     max_sessions: int
     startup_samples: int
     masko_job_seconds: float
+    replica_levels: tuple[int, ...] = (10,)
+    """N for the replicas section (three replicas over PostgreSQL against one process over SQLite)."""
+    replicas: int = 3
+    store_latency_samples: int = 5
     profile_dir: Path | None = None
     """When set, every genmcp server runs under pyinstrument and leaves its report here."""
 
@@ -45,6 +49,8 @@ class Plan:
                 max_sessions=5,
                 startup_samples=2,
                 masko_job_seconds=1.0,
+                replica_levels=(10,),
+                store_latency_samples=5,
                 profile_dir=profile_dir,
             )
         return cls(
@@ -57,5 +63,7 @@ class Plan:
             max_sessions=20,
             startup_samples=10,
             masko_job_seconds=6.0,
+            replica_levels=(1000, 3000),
+            store_latency_samples=300,
             profile_dir=profile_dir,
         )

@@ -148,7 +148,7 @@ def genmcp_server(workdir: Path, *, profile: Path | None = None, **env: str) -> 
     command = [*program, "serve", "--host", "127.0.0.1", "--port", "0"]
     # SIGINT: uvicorn shuts down, then genmcp returns normally (a SIGTERM is re-raised and would end the process
     # before pyinstrument writes its report).
-    environment = genmcp_env(workdir, **NO_CALLER_LIMITS, **env)
+    environment = genmcp_env(workdir, **{**NO_CALLER_LIMITS, **env})  # a section may turn the limits back on
     grace = STOP_TIMEOUT if profile is None else PROFILE_GRACE
     with service(
         "genmcp", command, workdir=workdir, env=environment, stop_signal=signal.SIGINT, stop_grace=grace

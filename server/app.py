@@ -22,10 +22,9 @@ from starlette.types import ASGIApp
 from providers import Adapters
 from providers.base import Provider
 from server import __version__
-from server.artifacts import FileArtifactStore, Files
+from server.artifacts import Files
 from server.assembly import Assembly, assemble
 from server.background import BackgroundRuns
-from server.budget import SqliteSpendLedger
 from server.calls import Calls
 from server.clock import Clock, SystemClock
 from server.config import Settings
@@ -33,13 +32,14 @@ from server.credits import Balances
 from server.errors import ConfigError
 from server.fetch import Fetcher, Resolver
 from server.handles import Handles
-from server.jobs import SqliteJobStore
+from server.leases import Leases, replica_id
 from server.limits import CallLimits
 from server.mcp_server import GenmcpServer
+from server.orphans import OrphanSweeper
 from server.previews import Previews
 from server.redaction import Redactor
 from server.sandbox import SandboxServer
-from server.saving import SqlitePendingSaves
+from server.store import build_stores
 
 __all__ = ["Runtime", "is_loopback", "require_safe_bind", "uses_sandbox"]
 
@@ -95,15 +95,14 @@ class Runtime:
         ]
         """The providers this runtime serves, by name (known before any adapter is imported)."""
         self.redactor = Redactor(settings.secrets())
-        self.store = SqliteJobStore(settings.jobs.resolved_db_path(), redact=self.redactor)
-        self.ledger = SqliteSpendLedger(settings.jobs.resolved_db_path())
-        self.pending_saves = SqlitePendingSaves(settings.jobs.resolved_db_path())
-        self.artifacts = FileArtifactStore(
-            settings.artifacts.resolved_dir(),
-            ttl_seconds=settings.artifacts.ttl_seconds,
-            clock=self.clock.wall,
-            redact=self.redactor,
-        )
+        stores = build_stores(settings, wall=self.clock.wall, redact=self.redactor)
+        self.store = stores.jobs
+        self.artifacts = stores.artifacts
+        self.ledger = stores.spend
+        self.pending_saves = stores.saves
+        self.replica = replica_id()
+        """This process's id as a holder of job leases (host, pid, a random token)."""
+        self.leases = Leases(self.store, self.clock, seconds=settings.store.lease_seconds, owner=self.replica)
         self.files = Files(self.artifacts, settings.server.public_url or None)
         inputs = settings.inputs
         self.fetcher = Fetcher(
@@ -113,13 +112,18 @@ class Runtime:
             resolver=resolver,
             transport=fetch_transport,
         )
-        self.runs = BackgroundRuns()
+        self.runs = BackgroundRuns(self.replica)
         self.sandbox_server = SandboxServer() if self.sandbox else None
         self.previews = Previews(artifacts=self.artifacts, fetcher=self.fetcher, max_pixels=inputs.max_image_pixels)
-        self.limits = CallLimits(
-            per_minute=settings.limits.calls_per_minute, concurrent=settings.limits.concurrent_calls, now=self.clock.now
-        )
         self.submit_grace = settings.upstream.connect_timeout + settings.upstream.read_timeout + 30
+        self.limits = CallLimits(
+            per_minute=settings.limits.calls_per_minute,
+            concurrent=settings.limits.concurrent_calls,
+            counters=self.store,
+            wall=self.clock.wall,
+            # Longer than any call can last: the slot of a call whose replica died is freed after this.
+            slot_seconds=self.submit_grace + settings.jobs.max_wait_seconds + 60,
+        )
         self._servers: list[tuple[frozenset[str] | None, GenmcpServer]] = []
         self._assembly: Assembly | None = None
         self._ready = anyio.Event()
@@ -159,6 +163,11 @@ class Runtime:
     def assembly(self) -> Assembly:
         """The parts built once the adapters are loaded (calls, handles, the budget guard, saves …)."""
         return self._assembled()
+
+    @property
+    def sweeper(self) -> OrphanSweeper:
+        """Renews this replica's leases and takes over the jobs of replicas that died."""
+        return self._assembled().sweeper
 
     def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
         """An MCP server with these providers' tools plus the shared ones (every provider's when None); its tools
@@ -202,10 +211,11 @@ class Runtime:
     async def _start(self, stack: AsyncExitStack) -> None:
         await self.store.open()
         stack.push_async_callback(self.store.close)
+        await self.artifacts.open()
+        stack.push_async_callback(self.artifacts.close)
         for side in (self.ledger, self.pending_saves):
             await side.open()
             stack.push_async_callback(side.close)
-        self.artifacts.open()
         sandbox_url = self.sandbox_server.bind() if self.sandbox_server is not None else None
         # Importing the adapters and building their tools is CPU work: off the event loop, which keeps serving.
         assembly = await anyio.to_thread.run_sync(lambda: assemble(self, sandbox_url))
@@ -225,6 +235,8 @@ class Runtime:
         if self.sandbox_server is not None:
             stack.push_async_callback(self.sandbox_server.stop)
             await self.sandbox_server.start(task_group, assembly.simulators)
+        # Job changes from other replicas (LISTEN/NOTIFY on PostgreSQL), before anything waits for one.
+        await task_group.start(self.store.listen)
         task_group.start_soon(self._clean_artifacts)
         interrupted = await assembly.calls.resolve_stale_submissions(self.submit_grace)
         if interrupted:
@@ -235,11 +247,16 @@ class Runtime:
         waiting = await assembly.saves.recover()
         if waiting:
             log.info("%d save(s) wait for their job again", waiting)
+        task_group.start_soon(assembly.sweeper.run, task_group)
 
     async def _clean_artifacts(self) -> None:
         """Delete expired artifacts now and then every hour, for as long as the runtime lives."""
         while True:
-            removed = self.artifacts.cleanup()
+            try:
+                removed = await self.artifacts.cleanup()
+            except Exception:
+                log.exception("artifact clean-up failed; trying again in an hour")
+                removed = 0
             if removed:
                 log.info("removed %d expired artifact(s)", removed)
             await anyio.sleep(3600)  # real time on purpose: housekeeping must not move a test's fake clock
@@ -262,7 +279,7 @@ class Runtime:
         """One line on what is served, for the start-up log."""
         mode = "SANDBOX (simulated providers, no keys used)" if self.sandbox else "live"
         names = ", ".join(sorted(self.served)) or "no providers"
-        return f"genmcp {__version__}: {mode}; providers: {names}; registry {self.store.path}"
+        return f"genmcp {__version__}: {mode}; providers: {names}; store {self.store.description}"
 
 
 def require_safe_bind(settings: Settings) -> None:

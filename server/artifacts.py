@@ -1,7 +1,8 @@
 """Files genmcp holds (binary results, ZIP members), stored by opaque random id and served safely.
 
-`ArtifactStore` is the small interface an object store can implement later; `FileArtifactStore` keeps each file
-and a JSON sidecar of its metadata under one directory, with a time-to-live and cleanup. Every artifact is
+`ArtifactStore` is the small async interface every backend implements: `FileArtifactStore` keeps each file and a
+JSON sidecar of its metadata under one directory, `server.store.pg_artifacts.PostgresArtifactStore` keeps them in
+the shared database (hosted replicas); both with a time-to-live and cleanup. Every artifact is
 readable over HTTP at `/artifacts/<id>` and through MCP `resources/read` on `artifact://<id>`.
 """
 
@@ -29,6 +30,8 @@ __all__ = [
     "Files",
     "artifact_id_from",
     "kind_of",
+    "new_artifact",
+    "valid_id",
     "zip_members",
 ]
 
@@ -83,27 +86,60 @@ def _safe_filename(name: str, fallback: str) -> str:
     return cleaned[:120] or fallback
 
 
+def valid_id(artifact_id: str) -> bool:
+    """Whether `artifact_id` has the shape of an id this store hands out (anything else is never looked up)."""
+    return bool(_ID.match(artifact_id))
+
+
+def new_artifact(
+    data: bytes,
+    *,
+    mime_type: str,
+    filename: str,
+    parent: str | None,
+    now: float,
+    ttl: float,
+    redact: Callable[[str], str],
+) -> Artifact:
+    """The metadata of a file about to be stored: a new random id, a safe name, its expiry."""
+    artifact_id = secrets.token_urlsafe(24)
+    return Artifact(
+        id=artifact_id,
+        mime_type=mime_type,
+        # Names come from upstream (Content-Disposition, ZIP members): one could carry a key.
+        filename=_safe_filename(redact(filename), f"artifact-{artifact_id[:8]}"),
+        size=len(data),
+        created_at=now,
+        expires_at=now + ttl,
+        parent=parent,
+    )
+
+
 class ArtifactStore(Protocol):
     """Where artifacts live."""
 
-    def put(self, data: bytes, *, mime_type: str, filename: str, parent: str | None = None) -> Artifact:
+    async def put(self, data: bytes, *, mime_type: str, filename: str, parent: str | None = None) -> Artifact:
         """Store bytes; return their metadata (with a new random id)."""
         ...
 
-    def get(self, artifact_id: str) -> Artifact | None:
+    async def get(self, artifact_id: str) -> Artifact | None:
         """Metadata of an artifact, or None when unknown, expired or malformed."""
         ...
 
-    def read(self, artifact: Artifact) -> bytes:
+    async def read(self, artifact: Artifact) -> bytes:
         """The bytes of an artifact."""
         ...
 
-    def cleanup(self) -> int:
-        """Delete expired artifacts; return how many."""
+    async def cleanup(self) -> int:
+        """Delete expired artifacts; return how many (0 when another replica is cleaning up meanwhile)."""
         ...
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Prepare the store for use (at start-up)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what `open` took."""
         ...
 
 
@@ -118,33 +154,33 @@ class FileArtifactStore:
         self.ttl = ttl_seconds
         self.wall = clock
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Create the directory if needed (at start-up, not at construction)."""
         self.root.mkdir(parents=True, exist_ok=True)
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     def _paths(self, artifact_id: str) -> tuple[Path, Path]:
         return self.root / f"{artifact_id}.bin", self.root / f"{artifact_id}.json"
 
-    def put(self, data: bytes, *, mime_type: str, filename: str, parent: str | None = None) -> Artifact:
-        artifact_id = secrets.token_urlsafe(24)
-        now = self.wall()
-        artifact = Artifact(
-            id=artifact_id,
+    async def put(self, data: bytes, *, mime_type: str, filename: str, parent: str | None = None) -> Artifact:
+        artifact = new_artifact(
+            data,
             mime_type=mime_type,
-            # Names come from upstream (Content-Disposition, ZIP members): one could carry a key.
-            filename=_safe_filename(self.redact(filename), f"artifact-{artifact_id[:8]}"),
-            size=len(data),
-            created_at=now,
-            expires_at=now + self.ttl,
+            filename=filename,
             parent=parent,
+            now=self.wall(),
+            ttl=self.ttl,
+            redact=self.redact,
         )
-        blob, meta = self._paths(artifact_id)
+        blob, meta = self._paths(artifact.id)
         blob.write_bytes(data)
         meta.write_text(artifact.model_dump_json())
         return artifact
 
-    def get(self, artifact_id: str) -> Artifact | None:
-        if not _ID.match(artifact_id):
+    async def get(self, artifact_id: str) -> Artifact | None:
+        if not valid_id(artifact_id):
             return None
         blob, meta = self._paths(artifact_id)
         try:
@@ -155,10 +191,10 @@ class FileArtifactStore:
             return None
         return artifact
 
-    def read(self, artifact: Artifact) -> bytes:
+    async def read(self, artifact: Artifact) -> bytes:
         return self._paths(artifact.id)[0].read_bytes()
 
-    def cleanup(self) -> int:
+    async def cleanup(self) -> int:
         removed = 0
         now = self.wall()
         for meta in self.root.glob("*.json"):
@@ -199,20 +235,20 @@ class Files:
             description=description,
         )
 
-    def keep(self, data: bytes, *, mime_type: str, filename: str) -> list[Asset]:
+    async def keep(self, data: bytes, *, mime_type: str, filename: str) -> list[Asset]:
         """Store a result file; a ZIP comes back as the archive followed by each member."""
-        artifact = self.store.put(data, mime_type=mime_type, filename=filename)
+        artifact = await self.store.put(data, mime_type=mime_type, filename=filename)
         assets = [self.asset(artifact, "the whole archive" if mime_type == "application/zip" else None)]
         if mime_type == "application/zip":
             try:
-                members = zip_members(self.store, artifact, data)
+                members = await zip_members(self.store, artifact, data)
             except zipfile.BadZipFile:
                 members = []
             assets += [self.asset(member, f"from {artifact.filename}") for member in members]
         return assets
 
 
-def zip_members(store: ArtifactStore, archive: Artifact, data: bytes, *, limit: int = 200) -> list[Artifact]:
+async def zip_members(store: ArtifactStore, archive: Artifact, data: bytes, *, limit: int = 200) -> list[Artifact]:
     """Store each file of a ZIP as its own artifact (so a client can open one page without unpacking).
 
     Members are capped in number and in total size (a ZIP bomb stops at the cap); their types are sniffed.
@@ -228,7 +264,7 @@ def zip_members(store: ArtifactStore, archive: Artifact, data: bytes, *, limit: 
             if budget < 0:
                 break
             members.append(
-                store.put(
+                await store.put(
                     content, mime_type=_member_type(info.filename, content), filename=info.filename, parent=archive.id
                 )
             )

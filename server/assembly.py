@@ -24,6 +24,7 @@ from server.guarded import Guarded
 from server.handles import Handles
 from server.inputs import ImageInputs
 from server.limits import CircuitBreaker
+from server.orphans import OrphanSweeper
 from server.polling import Poller
 from server.saving import AssetSource, Saves
 from server.tools import Tools
@@ -48,6 +49,8 @@ class Assembly:
     saves: Saves
     tools: Sequence[tuple[frozenset[str], Tool]]
     """Every tool, with the providers whose own endpoint serves it too."""
+    sweeper: OrphanSweeper
+    """Takes over the jobs of replicas that died."""
 
     def tools_for(self, wanted: frozenset[str] | None) -> list[Tool]:
         """The tools of an endpoint serving these providers (all of them when None)."""
@@ -108,10 +111,11 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
             for name in runtime.served
         }
     providers = _clients(runtime, sandbox_url)
-    poller = Poller(runtime.store, runtime.clock, runtime.runs)
+    poller = Poller(runtime.store, runtime.clock, runtime.runs, runtime.leases)
     balances = Balances(providers=providers, store=runtime.store, clock=runtime.clock, sandbox=runtime.sandbox)
     calls = Calls(
         store=runtime.store,
+        leases=runtime.leases,
         poller=poller,
         clock=runtime.clock,
         jobs=settings.jobs,
@@ -191,4 +195,13 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         guard=guard,
         saves=saves,
         tools=served,
+        sweeper=OrphanSweeper(
+            store=runtime.store,
+            leases=runtime.leases,
+            poller=poller,
+            calls=calls,
+            providers=providers,
+            clock=runtime.clock,
+            submit_grace=runtime.submit_grace,
+        ),
     )

@@ -1,16 +1,14 @@
 """Jobs this process runs itself: a provider call that answers synchronously (possibly after minutes) runs in the
 background so the tool call can answer `running` within its budget, and `poll` delivers the result later.
 
-Each such job is recorded with its owner (host, process id, start token). If the owner dies mid-call, the job
-becomes `interrupted`: the request may have reached the provider and may have been charged.
+Each such job is recorded with this replica's lease on it, renewed while the call runs (`server.leases`). If the
+replica dies mid-call the lease expires and the job becomes `interrupted`: the request may have reached the provider
+and may have been charged.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -19,24 +17,9 @@ from anyio.abc import TaskGroup
 
 from server.errors import GenmcpError
 
-__all__ = ["BackgroundRuns", "LocalRun", "owner_alive"]
+__all__ = ["BackgroundRuns", "LocalRun"]
 
 log = logging.getLogger("genmcp.background")
-
-
-def owner_alive(owner: str) -> bool | None:
-    """Whether the process named by an owner tag (`host:pid:token`) still runs; None when it cannot be known."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -50,8 +33,9 @@ class LocalRun:
 class BackgroundRuns:
     """Runs background calls in the runtime's task group and lets waiters block on them."""
 
-    def __init__(self) -> None:
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        """This replica's lease owner id."""
         self._group: TaskGroup | None = None
         self._runs: dict[str, LocalRun] = {}
 

@@ -22,10 +22,12 @@ from server.config import JobSettings
 from server.credits import Balances
 from server.errors import GenmcpError, SubmitUnknown, UpstreamError
 from server.inputs import ImageInputs
-from server.jobs import JobRecord, JobStore
+from server.jobs import JobRecord
+from server.leases import Leases
 from server.polling import Poller, ProgressFn
 from server.redaction import Redactor
 from server.results import ErrorInfo, ToolResult
+from server.store.base import Store
 from server.views import job_result
 
 __all__ = ["Calls"]
@@ -41,7 +43,8 @@ class Calls:
     def __init__(
         self,
         *,
-        store: JobStore,
+        store: Store,
+        leases: Leases,
         poller: Poller,
         clock: Clock,
         jobs: JobSettings,
@@ -53,6 +56,7 @@ class Calls:
         redactor: Redactor,
     ) -> None:
         self.store = store
+        self.leases = leases
         self.poller = poller
         self.clock = clock
         self.job_settings = jobs
@@ -128,13 +132,13 @@ class Calls:
             expires_at=self.clock.wall() + operation.max_seconds,
             now=self.clock.wall(),
         )
-        await self.store.create(job)
+        await self.leases.create(job)  # renewed while the call runs; expires (→ interrupted) if this replica dies
         ready = anyio.Event()
         context = OperationContext(
             inputs=self.inputs, files=self.files, deadline=self.clock.now() + operation.max_seconds, sending=ready.set
         )
 
-        async def work() -> GenmcpError | None:
+        async def attempt() -> GenmcpError | None:
             try:
                 outcome = await operation.handler(args, context)
                 if not isinstance(outcome, Completed):
@@ -151,6 +155,12 @@ class Calls:
                 ready.set()
             await self.store.save(job.completed(outcome, self.clock.wall()))
             return None
+
+        async def work() -> GenmcpError | None:
+            try:
+                return await attempt()
+            finally:
+                await self.leases.release(job.id)
 
         run = self.runs.start(job.id, work)
         # Until the call sends its first request it costs nothing and its inputs may still be refused: wait for that
@@ -174,7 +184,27 @@ class Calls:
         caller: Caller,
     ) -> JobRecord:
         job = self._new_record(provider, operation, caller.name, caller.key_ref(provider.name))
-        await self.store.create(job)
+        # Leased while `submitting`: if this replica dies before the answer is recorded, the lease expires and the
+        # record becomes `submit_unknown` (never re-sent). A job that runs on keeps the lease into the wait that
+        # follows (which releases it), so no other replica can start watching it in between.
+        await self.leases.create(job)
+        try:
+            job = await self._send(provider, operation, args, context, job)
+        except BaseException:
+            await self.leases.release(job.id)
+            raise
+        if job.status != "running":
+            await self.leases.release(job.id)
+        return job
+
+    async def _send(
+        self,
+        provider: Provider,
+        operation: Operation[OperationInput],
+        args: OperationInput,
+        context: OperationContext,
+        job: JobRecord,
+    ) -> JobRecord:
         # Shielded: once the paid request is on its way, a client that cancels or disconnects must not stop us
         # from recording what the provider answered. The upstream timeouts bound this block.
         with anyio.CancelScope(shield=True):
@@ -265,19 +295,31 @@ class Calls:
         ).with_inline_image(outcome.image)
 
     async def resolve_stale_submissions(self, submit_grace: float) -> int:
-        """Records still `submitting` long after any request could have lasted: their process died mid-submit, so
-        they become `submit_unknown` (it may have been charged; it is never re-sent)."""
+        """Records left `submitting` by a replica that is gone (its lease expired, or — without a lease — long after
+        any request could have lasted) become `submit_unknown`: it may have been charged; it is never re-sent."""
         now = self.clock.wall()
         stale = await self.store.list(status="submitting", updated_before=now - submit_grace, limit=100_000)
+        orphans = await self.store.orphaned(now=now, exclude_owner=self.leases.owner, limit=100_000)
+        stale += [job for job in orphans if job.status == "submitting"]
+        resolved: set[str] = set()
         for job in stale:
-            await self.store.save(job.submit_lost(now))
-        return len(stale)
+            if job.id in resolved or job.id in self.leases.held or not await self.leases.claim(job.id):
+                continue
+            try:
+                current = await self.store.get(job.id)
+                if current is not None and current.status == "submitting":
+                    await self.store.save(current.submit_lost(now))
+                    resolved.add(job.id)
+            finally:
+                await self.leases.release(job.id)
+        return len(resolved)
 
     async def recover(self) -> int:
-        """After a start: calls run by a genmcp process that is gone become `interrupted` (they may have charged)."""
+        """After a start: blocking calls run by a genmcp replica that is gone become `interrupted` (they may have
+        charged). Calls whose replica may still be alive are left to `server.orphans` once its lease expires."""
         changed = 0
         for job in await self.store.list(status="running", limit=100_000):
-            if job.runs_here and self.poller.lost(job):
-                await self.store.save(job.interrupted(self.clock.wall()))
+            lost = job.runs_here and await self.poller.lost(job)
+            if lost and (await self.poller.interrupt(job)).status == "interrupted":
                 changed += 1
         return changed

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,6 +167,7 @@ async def _check(settings: Settings) -> int:
     print(f"config ok. {runtime.describe()}")
     failures = 0
     async with runtime:
+        print(f"store: {runtime.store.description}, schema version {await runtime.store.schema_version()}")
         if not runtime.providers:
             print("no provider is configured: set a key such as CONCEPTVIZ_API_KEY, or use --sandbox.")
             return 1
@@ -179,9 +181,10 @@ async def _check(settings: Settings) -> int:
 
 
 async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
-    from server.jobs import SqliteJobStore
+    from server.store import build_stores
 
-    store = SqliteJobStore(settings.jobs.resolved_db_path())
+    redactor = Redactor(settings.secrets())
+    store = build_stores(settings, wall=time.time, redact=redactor).jobs
     await store.open()
     try:
         records = await store.list(provider=args.provider, status=args.status, limit=args.limit)

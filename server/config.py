@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_data_path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -35,6 +36,7 @@ __all__ = [
     "SandboxSettings",
     "ServerSettings",
     "Settings",
+    "StoreSettings",
     "UpstreamSettings",
     "WebSettings",
     "load_settings",
@@ -60,6 +62,10 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(default=56 * MiB, ge=1024)
     insecure: bool = Field(default=False, description="Allow a non-loopback bind without inbound auth.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    stateless_http: bool = Field(
+        default=False,
+        description="No MCP sessions (the SDK's stateless mode): any replica answers any request, no affinity needed.",
+    )
     tls_certfile: str = Field(default="", description="Serve HTTPS with this PEM certificate (chain).")
     tls_keyfile: str = Field(default="", description="The certificate's PEM private key.")
 
@@ -92,6 +98,40 @@ class JobSettings(_Section):
     def resolved_db_path(self) -> Path:
         """The registry file, defaulting under the user's data directory."""
         return Path(self.db_path).expanduser() if self.db_path else user_data_path("genmcp") / "jobs.sqlite3"
+
+
+class StoreSettings(_Section):
+    """Where jobs, artifacts, balances and limit counters live: empty url = SQLite and files (one process);
+    a PostgreSQL URL = shared by every replica pointing at it."""
+
+    url: SecretStr = Field(
+        default=SecretStr(""), description="postgresql://user:password@host:5432/db; empty = SQLite and files."
+    )
+    pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections per replica.")
+    lease_seconds: float = Field(
+        default=15, ge=1, le=600, description="A watching replica renews its job leases this often (x 1/3)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, url: SecretStr) -> SecretStr:
+        value = url.get_secret_value().strip()
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (or empty for SQLite)")
+        return SecretStr(value)
+
+    @property
+    def postgres_url(self) -> str | None:
+        """The PostgreSQL URL, when one is set."""
+        return self.url.get_secret_value() or None
+
+    def secrets(self) -> list[str]:
+        """The URL and its password, for redaction."""
+        url = self.url.get_secret_value()
+        if not url:
+            return []
+        password = urlsplit(url).password
+        return [url, password, unquote(password)] if password else [url]
 
 
 class InputSettings(_Section):
@@ -268,6 +308,7 @@ class Settings(_Section):
 
     server: ServerSettings = Field(default_factory=ServerSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     inputs: InputSettings = Field(default_factory=InputSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
@@ -286,7 +327,7 @@ class Settings(_Section):
     def secrets(self) -> list[str]:
         """Every configured secret value, for redaction."""
         keys = [p.api_key.get_secret_value() for p in self.providers.values() if p.api_key is not None]
-        return keys + [token.get_secret_value() for token in self.auth.tokens.values()]
+        return keys + [token.get_secret_value() for token in self.auth.tokens.values()] + self.store.secrets()
 
 
 def _deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:

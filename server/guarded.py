@@ -173,7 +173,7 @@ class Guarded:
         """An asset genmcp knows: a file it holds, or an asset of one of the caller's jobs."""
         artifact_id = artifact_id_from(reference)
         if artifact_id is not None:
-            artifact = self.files.store.get(artifact_id)
+            artifact = await self.files.store.get(artifact_id)
             if artifact is None:
                 raise InvalidInput(f"{reference[:120]} is not a file genmcp holds (unknown or expired).")
             return self.files.asset(artifact)

@@ -68,7 +68,7 @@ def http_app(runtime: Runtime) -> ASGIApp:
         )
 
     async def artifact(request: Request) -> Response:
-        return artifact_response(runtime.artifacts, request)
+        return await artifact_response(runtime.artifacts, request)
 
     runtime.files.base_url = server.origin()
     runtime.mcp.custom_route("/healthz", methods=["GET"])(healthz)
@@ -77,6 +77,8 @@ def http_app(runtime: Runtime) -> ASGIApp:
         "transport_security": transport_security(server),
         "max_request_body_size": server.max_body_bytes,
         "host": server.host,
+        # No MCP sessions: any replica behind a load balancer can answer any request (README "Running it for a team").
+        "stateless_http": server.stateless_http,
     }
     app = runtime.mcp.streamable_http_app(streamable_http_path=server.path, **options)
     managers = [runtime.mcp.session_manager]

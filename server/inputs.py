@@ -85,7 +85,7 @@ class ImageInputs:
         scheme = head.split(":", 1)[0].lower()
         return "" if re.fullmatch(r"[a-z]", scheme) else scheme  # "C:\..." is a Windows path, not a scheme
 
-    def reference(self, value: str, *, field: str, data_urls: bool = True) -> str:
+    async def reference(self, value: str, *, field: str, data_urls: bool = True) -> str:
         """An image as a URL the provider fetches itself, or (when it accepts them) a data URL.
 
         Raises:
@@ -95,14 +95,14 @@ class ImageInputs:
         artifact_id = artifact_id_from(text)
         if artifact_id is not None:
             if self.public_base:
-                self._artifact(artifact_id, field)
+                await self._artifact(artifact_id, field)
                 return f"{self.public_base}/artifacts/{artifact_id}"
             if not data_urls:
                 raise InvalidInput(
                     f"{field}: this provider needs a public URL, and genmcp's files are only reachable when "
                     "server.public_url is set. Give an https:// URL instead."
                 )
-            return self._artifact_file(artifact_id, field).data_url()
+            return (await self._artifact_file(artifact_id, field)).data_url()
         scheme = self._scheme(text)
         if scheme in {"http", "https"}:
             return self._checked_url(text, field)
@@ -115,7 +115,7 @@ class ImageInputs:
         text = value.strip()
         artifact_id = artifact_id_from(text)
         if artifact_id is not None:
-            return self._artifact_file(artifact_id, field)
+            return await self._artifact_file(artifact_id, field)
         scheme = self._scheme(text)
         if scheme in {"http", "https"}:
             if self.fetcher is None:
@@ -188,15 +188,15 @@ class ImageInputs:
         stem = Path(name).stem if name else "image"
         return ImageFile(data=data, mime_type=actual, filename=f"{stem or 'image'}.{_EXTENSIONS[actual]}")
 
-    def _artifact(self, artifact_id: str, field: str) -> None:
-        if self.artifacts is None or self.artifacts.get(artifact_id) is None:
+    async def _artifact(self, artifact_id: str, field: str) -> None:
+        if self.artifacts is None or await self.artifacts.get(artifact_id) is None:
             raise InvalidInput(f"{field}: no artifact {artifact_id} (it may have expired).")
 
-    def _artifact_file(self, artifact_id: str, field: str) -> ImageFile:
-        artifact = self.artifacts.get(artifact_id) if self.artifacts is not None else None
+    async def _artifact_file(self, artifact_id: str, field: str) -> ImageFile:
+        artifact = await self.artifacts.get(artifact_id) if self.artifacts is not None else None
         if artifact is None or self.artifacts is None:
             raise InvalidInput(f"{field}: no artifact {artifact_id} (it may have expired).")
-        return self._checked_image(self.artifacts.read(artifact), field, name=artifact.filename)
+        return self._checked_image(await self.artifacts.read(artifact), field, name=artifact.filename)
 
     def _local_file(self, text: str, field: str) -> ImageFile:
         if not self._dirs:

@@ -2,16 +2,14 @@
 
 `JobRecord` changes state only through its typed transitions (`submitted`, `running_here`, `observed`, `completed`,
 `failed`, `submit_lost`, `interrupted`), each returning the new record. `JobStore` is the small transactional
-interface a networked store implements too; `SqliteJobStore` is the embedded default (one SQLite file in WAL mode,
-which survives a crash of the process). The store keeps records; what a record says to a person is decided here.
+interface of the registry; its backends (SQLite, PostgreSQL) and what else they hold are `server.store`. The store
+keeps records; what a record says to a person is decided here.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -21,7 +19,7 @@ from server.results import Asset, CreditsInfo, ErrorInfo
 if TYPE_CHECKING:
     from providers.base import Completed, JobUpdate, Submitted
 
-__all__ = ["INTERRUPTED", "TERMINAL", "JobRecord", "JobStatus", "JobStore", "SqliteJobStore", "StoredBalance"]
+__all__ = ["INTERRUPTED", "TERMINAL", "JobRecord", "JobStatus", "JobStore", "StoredBalance"]
 
 JobStatus = Literal["submitting", "running", "completed", "failed", "submit_unknown", "interrupted", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "submit_unknown", "interrupted", "cancelled"})
@@ -229,136 +227,3 @@ class JobStore(Protocol):
     async def close(self) -> None:
         """Release the store."""
         ...
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    upstream_id TEXT,
-    status TEXT NOT NULL,
-    caller TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_upstream ON jobs (provider, upstream_id) WHERE upstream_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_recent ON jobs (created_at DESC);
-CREATE TABLE IF NOT EXISTS balances (
-    provider TEXT PRIMARY KEY,
-    remaining REAL NOT NULL,
-    as_of REAL NOT NULL
-);
-"""
-
-
-class SqliteJobStore:
-    """The embedded registry: one SQLite file in WAL mode.
-
-    Writes are tiny and local (WAL with `synchronous=NORMAL` does not fsync per commit), so they run inline on the
-    event loop instead of paying a thread hop per call.
-    """
-
-    def __init__(self, path: Path, redact: Callable[[str], str] = str) -> None:
-        self.path = path
-        self._redact = redact
-        self._connection: sqlite3.Connection | None = None
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise RuntimeError("the job store is not open (start the runtime first)")
-        return self._connection
-
-    async def open(self) -> None:
-        if self._connection is not None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(_SCHEMA)
-        self._connection = db
-
-    def _write(self, job: JobRecord, *, insert: bool) -> None:
-        row = (
-            job.provider,
-            job.upstream_id,
-            job.status,
-            job.caller,
-            job.created_at,
-            job.updated_at,
-            # A provider that echoes a key (even as a job id) must not get it written to disk.
-            self._redact(job.model_dump_json()),
-            job.id,
-        )
-        sql = (
-            "INSERT INTO jobs (provider, upstream_id, status, caller, created_at, updated_at, record, id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            if insert
-            else "UPDATE jobs SET provider=?, upstream_id=?, status=?, caller=?, created_at=?, updated_at=?, record=? "
-            "WHERE id=?"
-        )
-        self._db.execute(sql, row)
-
-    async def create(self, job: JobRecord) -> None:
-        self._write(job, insert=True)
-
-    async def save(self, job: JobRecord) -> None:
-        self._write(job, insert=False)
-
-    async def delete(self, job_id: str) -> None:
-        self._db.execute("DELETE FROM jobs WHERE id=?", (job_id,))
-
-    def _one(self, sql: str, args: tuple[Any, ...]) -> JobRecord | None:
-        row = self._db.execute(sql, args).fetchone()
-        return JobRecord.model_validate_json(row[0]) if row else None
-
-    async def get(self, job_id: str) -> JobRecord | None:
-        return self._one("SELECT record FROM jobs WHERE id=?", (job_id,))
-
-    async def find(self, provider: str, upstream_id: str) -> JobRecord | None:
-        return self._one("SELECT record FROM jobs WHERE provider=? AND upstream_id=?", (provider, upstream_id))
-
-    async def list(
-        self,
-        *,
-        provider: str | None = None,
-        status: str | None = None,
-        caller: str | None = None,
-        updated_before: float | None = None,
-        limit: int = 20,
-    ) -> list[JobRecord]:
-        clauses, args = [], []
-        for clause, value in (
-            ("provider=?", provider),
-            ("status=?", status),
-            ("caller=?", caller),
-            ("updated_at<?", updated_before),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                args.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._db.execute(
-            f"SELECT record FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
-        ).fetchall()
-        return [JobRecord.model_validate_json(row[0]) for row in rows]
-
-    async def record_balance(self, provider: str, remaining: float, as_of: float) -> None:
-        self._db.execute(
-            "INSERT INTO balances (provider, remaining, as_of) VALUES (?, ?, ?) "
-            "ON CONFLICT(provider) DO UPDATE SET remaining=excluded.remaining, as_of=excluded.as_of "
-            "WHERE excluded.as_of >= balances.as_of",
-            (provider, remaining, as_of),
-        )
-
-    async def last_balance(self, provider: str) -> StoredBalance | None:
-        row = self._db.execute("SELECT remaining, as_of FROM balances WHERE provider=?", (provider,)).fetchone()
-        return StoredBalance(remaining=row[0], as_of=row[1]) if row else None
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None

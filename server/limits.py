@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict, deque
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
 
 from server.errors import GenmcpError, RateLimited, UpstreamError
+from server.store.base import Store
 
 __all__ = ["CallLimits", "CircuitBreaker"]
 
@@ -20,39 +21,53 @@ log = logging.getLogger("genmcp.limits")
 
 
 class CallLimits:
-    """Calls per minute and calls in flight, per caller (a token's name, a client address, or 'local')."""
+    """Calls per minute and calls in flight, per caller (a token's name, a client address, or 'local').
 
-    def __init__(self, *, per_minute: int, concurrent: int, now: Callable[[], float]) -> None:
+    Counted in the store (`Store.admit_call`), so the limits hold across every replica sharing it. A slot whose
+    replica died is freed when it times out (`slot_seconds`, longer than any call can last).
+    """
+
+    def __init__(
+        self, *, per_minute: int, concurrent: int, counters: Store, wall: Callable[[], float], slot_seconds: float
+    ) -> None:
         self.per_minute = per_minute
         self.concurrent = concurrent
-        self.now = now
-        self._recent: dict[str, deque[float]] = defaultdict(deque)
-        self._running: dict[str, int] = defaultdict(int)
+        self.counters = counters
+        self.wall = wall
+        self.slot_seconds = slot_seconds
 
     @asynccontextmanager
     async def admit(self, caller: str) -> AsyncIterator[None]:
         """Hold a slot for one call, or raise `RateLimited` saying when to retry."""
-        now = self.now()
-        recent = self._recent[caller]
-        while recent and recent[0] <= now - 60:
-            recent.popleft()
-        if self.per_minute and len(recent) >= self.per_minute:
-            wait = math.ceil(recent[0] + 60 - now)
-            raise RateLimited(f"Too many calls: at most {self.per_minute} a minute.", retry_after=wait)
-        if self.concurrent and self._running[caller] >= self.concurrent:
+        if not self.per_minute and not self.concurrent:
+            yield
+            return
+        now = self.wall()
+        admission = await self.counters.admit_call(
+            caller,
+            secrets.token_hex(12),
+            now=now,
+            per_minute=self.per_minute,
+            concurrent=self.concurrent,
+            slot_until=now + self.slot_seconds,
+        )
+        if admission.refused == "rate":
             raise RateLimited(
-                f"{self._running[caller]} of your calls are already running (at most {self.concurrent}). Start jobs "
+                f"Too many calls: at most {self.per_minute} a minute.",
+                retry_after=max(1, math.ceil(admission.retry_after)),
+            )
+        if admission.refused == "concurrency":
+            raise RateLimited(
+                f"{admission.running} of your calls are already running (at most {self.concurrent}). Start jobs "
                 "with wait=0 and finish them with poll to keep fewer calls open.",
                 retry_after=5,
             )
-        recent.append(now)
-        self._running[caller] += 1
         try:
             yield
         finally:
-            self._running[caller] -= 1
-            if not self._running[caller]:
-                del self._running[caller]
+            if admission.slot is not None and self.concurrent:
+                with anyio.CancelScope(shield=True):
+                    await self.counters.release_call(admission.slot)
 
 
 class CircuitBreaker:

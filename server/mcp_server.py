@@ -90,7 +90,7 @@ class GenmcpServer(MCPServer[Any]):
         text = str(uri)
         if not text.startswith(ARTIFACT_URI):
             return await super().read_resource(uri, context)
-        artifact = self.files.store.get(text[len(ARTIFACT_URI) :])
+        artifact = await self.files.store.get(text[len(ARTIFACT_URI) :])
         if artifact is None:
             raise ResourceNotFoundError(f"No artifact at {text[:80]} (unknown, expired or malformed id).")
-        return [ReadResourceContents(content=self.files.store.read(artifact), mime_type=artifact.mime_type)]
+        return [ReadResourceContents(content=await self.files.store.read(artifact), mime_type=artifact.mime_type)]

@@ -4,6 +4,10 @@ It polls at the provider's hinted interval (with jitter), backs off (capped, hon
 fails transiently, lets an adapter hold the request server-side when its API can (the `hold` argument of
 `Provider.status`), reports progress at every poll, and records every observation in the job registry — so a
 client that disconnects loses nothing: the next `poll` picks the job up where it is.
+
+Across replicas, only the holder of a job's lease (`server.leases`) polls it upstream; a wait that reaches another
+replica follows the record instead (woken by the store's job-change events, bounded by its budget) and takes the
+lease over once its holder releases it or stops renewing it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from providers.base import JobUpdate, Provider
-from server.background import BackgroundRuns, owner_alive
+from server.background import BackgroundRuns
 from server.clock import Clock
 from server.errors import GenmcpError
-from server.jobs import JobRecord, JobStore
+from server.jobs import JobRecord
+from server.leases import Leases
 from server.retry import Backoff
+from server.store.base import Store
 
 __all__ = ["Poller", "ProgressFn"]
 
@@ -33,15 +39,23 @@ _CUTOFF_GRACE = 2.0
 _ERROR_BACKOFF_MAX = 30.0
 _LOCAL_TICK = 5.0
 """Seconds between progress notifications while waiting for a call this process runs."""
+_FOLLOW_TICK = 5.0
+"""Longest wait for a change of a job another replica watches before looking at the record again (a missed or
+unsent event — another process on the same SQLite file — costs at most this)."""
+_TAKEOVER_SLACK = 0.5
+"""Seconds past a lease's expiry before a follower tries to take the job over."""
 
 
 class Poller:
     """Waits for jobs; one instance serves every provider."""
 
-    def __init__(self, store: JobStore, clock: Clock, runs: BackgroundRuns, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, runs: BackgroundRuns, leases: Leases, rng: random.Random | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.runs = runs
+        self.leases = leases
         self.rng = rng or random.Random()
         self.backoff = Backoff(base=1.0, cap=_ERROR_BACKOFF_MAX, factor=1.5, rng=self.rng)
 
@@ -61,12 +75,54 @@ class Poller:
 
         A transient poll failure is retried with capped backoff until the deadline. A permanent one (auth, not
         found) is raised and leaves the record as it was. A job `just_submitted` is first looked at after one
-        interval (it cannot be done yet); a job being resumed is looked at at once.
+        interval (it cannot be done yet); a job being resumed is looked at at once. Only while this replica holds
+        the job's lease does it poll upstream; otherwise it follows the record (see the module's doc).
         """
         assert job.upstream_id is not None, "only submitted jobs can be polled"
         reporter = _ProgressReporter(progress, self.clock) if progress is not None else None
         if job.runs_here:
             return await self._wait_local(job, deadline, reporter)
+        # A job this replica has just submitted is still leased to it (see `Calls`): no claim to make.
+        held = just_submitted and job.id in self.leases.held
+        while not held and not await self.leases.claim(job.id):
+            job = await self._follow(job, deadline, reporter)
+            if job.finished or self.clock.now() >= deadline:
+                return job
+            just_submitted = False
+        try:
+            if not just_submitted:
+                # Another replica may have moved it on since this caller read it.
+                job = await self.store.get(job.id) or job
+            return await self._watch(job, provider, deadline, reporter, just_submitted=just_submitted)
+        finally:
+            await self.leases.release(job.id)
+
+    async def _follow(self, job: JobRecord, deadline: float, reporter: _ProgressReporter | None) -> JobRecord:
+        """Wait for a job another replica watches to change (or for its lease to end); return the record then."""
+        remaining = deadline - self.clock.now()
+        lease = await self.store.lease(job.id)
+        if lease is not None and lease.live(self.clock.wall()):
+            until_expiry = lease.expires_at - self.clock.wall() + _TAKEOVER_SLACK
+            await self.store.events.wait(job.id, max(0.0, min(remaining, until_expiry, _FOLLOW_TICK)), self.clock)
+        elif remaining > 0:
+            # Free or expired, yet another replica won the claim a moment ago: give it a moment to write.
+            await self.store.events.wait(job.id, min(remaining, 1.0), self.clock)
+        job = await self.store.get(job.id) or job
+        if reporter is not None and not job.finished:
+            await reporter.report(job, JobUpdate(state="running", progress=job.progress))
+        return job
+
+    async def _watch(
+        self,
+        job: JobRecord,
+        provider: Provider,
+        deadline: float,
+        reporter: _ProgressReporter | None,
+        *,
+        just_submitted: bool,
+    ) -> JobRecord:
+        """Poll a job this replica holds the lease of."""
+        assert job.upstream_id is not None
         failures = 0
         if just_submitted and not provider.holds_polls:
             first = self._jittered(job.poll_interval)
@@ -118,23 +174,39 @@ class Poller:
             run = self.runs.get(job.id)
             if run is not None:
                 await self.clock.wait_for(run.done, min(remaining, _LOCAL_TICK))
-            elif self.lost(job):
-                job = job.interrupted(self.clock.wall())
-                await self.store.save(job)
+            elif await self.lost(job):
+                job = await self.interrupt(job)
                 break
             else:
-                await self.clock.sleep(min(remaining, _LOCAL_TICK))
+                await self.store.events.wait(job.id, min(remaining, _LOCAL_TICK), self.clock)
             job = await self.store.get(job.id) or job
             if reporter is not None and not job.finished:
                 await reporter.report(job, JobUpdate(state="running"))
         return job
 
-    def lost(self, job: JobRecord) -> bool:
-        """Whether a call run by another process can no longer finish (its process is gone, or it is overdue)."""
-        owner = job.poll_state.get("owner")
-        if isinstance(owner, str) and owner_alive(owner) is False:
-            return True
+    async def lost(self, job: JobRecord) -> bool:
+        """Whether a blocking call run by another replica can no longer finish: its runner stopped renewing the
+        job's lease (it died), or — a record without a lease — the call is overdue."""
+        if self.runs.get(job.id) is not None:
+            return False
+        lease = await self.store.lease(job.id)
+        if lease is not None:
+            return not lease.live(self.clock.wall())
         return self.clock.wall() > float(job.poll_state.get("expires_at", 0))
+
+    async def interrupt(self, job: JobRecord) -> JobRecord:
+        """Mark a lost blocking call `interrupted` (once: the replica that takes its lease writes it)."""
+        if not await self.leases.claim(job.id):
+            return await self.store.get(job.id) or job
+        try:
+            current = await self.store.get(job.id) or job
+            if current.finished:
+                return current
+            job = current.interrupted(self.clock.wall())
+            await self.store.save(job)
+            return job
+        finally:
+            await self.leases.release(job.id)
 
 
 class _ProgressReporter:

@@ -73,7 +73,7 @@ class Previews:
         return preview
 
     async def _make(self, asset: Asset) -> Preview | None:
-        data = self._held(asset)
+        data = await self._held(asset)
         if data is None:
             try:
                 with anyio.fail_after(self.timeout):
@@ -87,7 +87,7 @@ class Previews:
         made = await anyio.to_thread.run_sync(lambda: preview_of(data, max_pixels=self.max_pixels))
         return Preview(data=made[0], mime_type=made[1]) if made else None
 
-    def _held(self, asset: Asset) -> bytes | None:
+    async def _held(self, asset: Asset) -> bytes | None:
         artifact_id = artifact_id_from(asset.resource or "")
-        artifact = self.artifacts.get(artifact_id) if artifact_id else None
-        return self.artifacts.read(artifact) if artifact is not None else None
+        artifact = await self.artifacts.get(artifact_id) if artifact_id else None
+        return await self.artifacts.read(artifact) if artifact is not None else None

@@ -15,16 +15,16 @@ __all__ = ["artifact_response"]
 _INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg", "audio/wav"}
 
 
-def artifact_response(store: ArtifactStore, request: Request) -> Response:
+async def artifact_response(store: ArtifactStore, request: Request) -> Response:
     """Serve an artifact with its stored type, never sniffed, never run: unknown or malformed ids are 404."""
-    artifact = store.get(str(request.path_params.get("artifact_id", "")))
+    artifact = await store.get(str(request.path_params.get("artifact_id", "")))
     if artifact is None:
         return PlainTextResponse("not found", status_code=404, headers={"X-Content-Type-Options": "nosniff"})
     disposition = "inline" if artifact.mime_type in _INLINE else "attachment"
     ascii_name = artifact.filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     names = f"filename=\"{ascii_name}\"; filename*=UTF-8''{quote(artifact.filename)}"
     return Response(
-        store.read(artifact),
+        await store.read(artifact),
         media_type=artifact.mime_type,
         headers={
             "Content-Disposition": f"{disposition}; {names}",

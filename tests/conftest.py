@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulato
 from server.app import Runtime
 from server.config import Settings
 from tests.harness.clock import FakeClock
+from tests.harness.postgres import PostgresServer, fresh_database, postgres_server
 from tests.harness.process import pytest_runtest_makereport as pytest_runtest_makereport
 from tests.harness.settings import build_settings
 
@@ -66,3 +67,17 @@ def _no_provider_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     for name in list(os.environ):
         if name.endswith("_API_KEY") or name.startswith("GENMCP_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (a private cluster, or GENMCP_TEST_POSTGRES_URL)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    with fresh_database(postgres) as url:
+        yield url

@@ -208,7 +208,7 @@ class ConceptViz(Provider):
         estimate=_price,
     )
     async def edit(self, args: EditInput, context: OperationContext) -> Submitted:
-        images = [context.inputs.reference(image, field=f"images[{i}]") for i, image in enumerate(args.images)]
+        images = [await context.inputs.reference(image, field=f"images[{i}]") for i, image in enumerate(args.images)]
         return await self._submit(
             "edit", {"prompt": args.prompt, "images": images, **self._options(args)}, [args.prompt]
         )

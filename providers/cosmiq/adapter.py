@@ -133,10 +133,12 @@ class Cosmiq(Provider):
         arguments = args.payload(by_alias=True, exclude={"concepts", "reference_image_urls"})
         arguments["concepts"] = [
             concept.payload(by_alias=True)
-            | compact({"reference_image_urls": self._urls(context, concept.reference_image_urls, "concepts")})
+            | compact({"reference_image_urls": await self._urls(context, concept.reference_image_urls, "concepts")})
             for concept in args.concepts
         ]
-        arguments |= compact({"reference_image_urls": self._urls(context, args.reference_image_urls, "references")})
+        arguments |= compact(
+            {"reference_image_urls": await self._urls(context, args.reference_image_urls, "references")}
+        )
         return await self._build("campaign", arguments, context, spending=args.generate)
 
     @operation(
@@ -166,7 +168,9 @@ class Cosmiq(Provider):
         returns=_BOARD + ".",
     )
     async def add_image(self, args: AddImageInput, context: OperationContext) -> Completed:
-        arguments = args.payload(by_alias=True) | {"image_urls": self._urls(context, args.image_urls, "image_urls")}
+        arguments = args.payload(by_alias=True) | {
+            "image_urls": await self._urls(context, args.image_urls, "image_urls")
+        }
         return await self._build("add_image", arguments, context, spending=False)
 
     @operation(
@@ -183,7 +187,7 @@ class Cosmiq(Provider):
         estimate=_free_unless_generating,
     )
     async def image_edit(self, args: ImageEditInput, context: OperationContext) -> Completed:
-        references = self._urls(context, args.reference_image_urls, "references")
+        references = await self._urls(context, args.reference_image_urls, "references")
         arguments = args.payload(by_alias=True) | compact({"reference_image_urls": references})
         return await self._build("image_edit", arguments, context, spending=args.generate)
 
@@ -208,7 +212,7 @@ class Cosmiq(Provider):
             for i, image in enumerate(images):
                 extension = mimetypes.guess_extension(image.mime_type) or ".bin"
                 name = f"cosmiq-board-image-{i + 1}{extension}"
-                assets += context.files.keep(image.data, mime_type=image.mime_type, filename=name)
+                assets += await context.files.keep(image.data, mime_type=image.mime_type, filename=name)
         return Completed(
             assets=assets,
             details={"board": contents.board or args.board, "nodes": [node.model_dump() for node in contents.nodes]},
@@ -233,11 +237,13 @@ class Cosmiq(Provider):
     # --- the upstream calls -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _urls(context: OperationContext, urls: list[str] | None, field: str) -> list[str] | None:
+    async def _urls(context: OperationContext, urls: list[str] | None, field: str) -> list[str] | None:
         """The URLs, each checked as a public image reference (Cosmiq fetches them itself)."""
         if urls is None:
             return None
-        return [context.inputs.reference(url, field=f"{field}[{i}]", data_urls=False) for i, url in enumerate(urls)]
+        return [
+            await context.inputs.reference(url, field=f"{field}[{i}]", data_urls=False) for i, url in enumerate(urls)
+        ]
 
     async def _call(
         self, operation: str, arguments: dict[str, Any], context: OperationContext, *, spending: bool

@@ -56,11 +56,11 @@ class KolboGeneration(KolboApi):
     """The generation operations of the Kolbo adapter."""
 
     @staticmethod
-    def _references(context: OperationContext, values: Sequence[str] | None, field: str) -> list[str] | None:
+    async def _references(context: OperationContext, values: Sequence[str] | None, field: str) -> list[str] | None:
         if values is None:
             return None
         # Kolbo fetches inputs itself and documents URLs only: data URLs are not sent.
-        return [context.inputs.reference(v, field=f"{field}[{i}]", data_urls=False) for i, v in enumerate(values)]
+        return [await context.inputs.reference(v, field=f"{field}[{i}]", data_urls=False) for i, v in enumerate(values)]
 
     @operation(
         GenerateImageInput,
@@ -78,7 +78,7 @@ class KolboGeneration(KolboApi):
         estimate=per_model_estimate,
     )
     async def generate_image(self, args: GenerateImageInput, context: OperationContext) -> Submitted:
-        references = self._references(context, args.reference_images, "reference_images")
+        references = await self._references(context, args.reference_images, "reference_images")
         body = {**args.payload(exclude={"reference_images"}), **compact({"reference_images": references})}
         return await self._submit("v1/generate/image", body, "image", context)
 
@@ -96,7 +96,7 @@ class KolboGeneration(KolboApi):
     )
     async def edit_image(self, args: EditImageInput, context: OperationContext) -> Submitted:
         body = args.payload(exclude={"source_images"})
-        body["source_images"] = self._references(context, args.source_images, "source_images")
+        body["source_images"] = await self._references(context, args.source_images, "source_images")
         return await self._submit("v1/generate/image-edit", body, "image_edit", context)
 
     @operation(
@@ -112,7 +112,7 @@ class KolboGeneration(KolboApi):
         estimate=per_model_estimate,
     )
     async def generate_video(self, args: GenerateVideoInput, context: OperationContext) -> Submitted:
-        references = self._references(context, args.reference_images, "reference_images")
+        references = await self._references(context, args.reference_images, "reference_images")
         body = {**args.payload(exclude={"reference_images"}), **compact({"reference_images": references})}
         return await self._submit("v1/generate/video", body, "video", context)
 
@@ -130,7 +130,7 @@ class KolboGeneration(KolboApi):
     )
     async def video_from_image(self, args: VideoFromImageInput, context: OperationContext) -> Submitted:
         body = args.payload(exclude={"image"})
-        body["image_url"] = context.inputs.reference(args.image, field="image", data_urls=False)
+        body["image_url"] = await context.inputs.reference(args.image, field="image", data_urls=False)
         return await self._submit("v1/generate/video/from-image", body, "video", context)
 
     @operation(
@@ -191,7 +191,7 @@ class KolboGeneration(KolboApi):
         estimate=per_model_estimate,
     )
     async def creative_director(self, args: CreativeDirectorInput, context: OperationContext) -> Submitted:
-        references = self._references(context, args.reference_images, "reference_images")
+        references = await self._references(context, args.reference_images, "reference_images")
         body = {**args.payload(exclude={"reference_images"}), **compact({"reference_images": references})}
         return await self._submit("v1/generate/creative-director", body, "creative_director", context)
 
@@ -209,7 +209,7 @@ class KolboGeneration(KolboApi):
         estimate=chat_estimate,
     )
     async def chat(self, args: ChatInput, context: OperationContext) -> Submitted:
-        media_urls = self._references(context, args.media_urls, "media_urls")
+        media_urls = await self._references(context, args.media_urls, "media_urls")
         body = {**args.payload(exclude={"media_urls"}), **compact({"media_urls": media_urls})}
         return await self._submit("v1/chat", body, "chat", context)
 

@@ -256,7 +256,7 @@ class MaskoCanvas(MaskoJobs):
         config = unwrap(response.json())
         edges = [edge for edge in config.get("edges", []) if isinstance(edge, dict)]
         missing = sum(1 for edge in edges if edge.get("source") != "*" and not edge.get("videos"))
-        files = context.files.keep(
+        files = await context.files.keep(
             json.dumps(config, indent=2).encode(),
             mime_type="application/json",
             filename=f"masko-canvas-{args.canvas_id}.json",

@@ -146,7 +146,7 @@ class MaskoMascots(MaskoApi):
         body = args.payload()
         if args.reference_image_urls:
             body["reference_image_urls"] = [
-                context.inputs.reference(url, field=f"reference_image_urls[{i}]", data_urls=False)
+                await context.inputs.reference(url, field=f"reference_image_urls[{i}]", data_urls=False)
                 for i, url in enumerate(args.reference_image_urls)
             ]
         response = await self._send("POST", "collections", json=body, spend=True, what="project")
@@ -243,7 +243,7 @@ class MaskoMascots(MaskoApi):
     async def upload(self, args: UploadInput, context: OperationContext) -> Completed:
         text = args.image.strip()
         if artifact_id_from(text) is None and text.lower().startswith(("http://", "https://")):
-            url = context.inputs.reference(text, field="image", data_urls=False)
+            url = await context.inputs.reference(text, field="image", data_urls=False)
             response = await self._send("POST", "upload", json={"url": url}, what="image")
         else:
             image = await context.inputs.load(text, field="image")

@@ -100,7 +100,7 @@ class Univers(Provider):
             read_timeout=_READ_TIMEOUT,
             on_send=context.sending,
         )
-        return self._file(response, context, page_charge(args), {"mode": args.mode, "output": args.output})
+        return await self._file(response, context, page_charge(args), {"mode": args.mode, "output": args.output})
 
     @operation(
         BulkInput,
@@ -126,7 +126,7 @@ class Univers(Provider):
             on_send=context.sending,
         )
         # The charge depends on how many pictures the service could read, which its answer does not say.
-        return self._file(response, context, None, {"mode": args.mode, "images": len(uploads)})
+        return await self._file(response, context, None, {"mode": args.mode, "images": len(uploads)})
 
     @operation(
         AiImageInput,
@@ -146,7 +146,7 @@ class Univers(Provider):
             "POST", "api/ai-image", data=_form(args), read_timeout=_READ_TIMEOUT, on_send=context.sending
         )
         details = {"style": args.style, "size": args.size, "quality": args.quality}
-        return self._file(response, context, AI_IMAGE[args.quality], details)
+        return await self._file(response, context, AI_IMAGE[args.quality], details)
 
     @operation(
         PresetsInput,
@@ -179,7 +179,7 @@ class Univers(Provider):
             raise InvalidInput(f"{field}: Univers takes images up to 10 MB.")
         return image.filename, image.data, image.mime_type
 
-    def _file(
+    async def _file(
         self, response: httpx2.Response, context: OperationContext, charged: float | None, details: dict[str, Any]
     ) -> Completed:
         """The file a generation answered, kept as artifacts (a ZIP also member by member)."""
@@ -193,7 +193,7 @@ class Univers(Provider):
             )
         found = _FILENAME.search(response.headers.get("content-disposition", ""))
         filename = found.group(1) if found else f"univers.{_EXTENSIONS[mime_type]}"
-        assets = context.files.keep(response.content, mime_type=mime_type, filename=filename)
+        assets = await context.files.keep(response.content, mime_type=mime_type, filename=filename)
         return Completed(
             assets=assets,
             credits=CreditsInfo(charged=charged),

@@ -103,7 +103,7 @@ class Saves:
 
     async def write(self, assets: Sequence[Asset], target: Target, *, overwrite: bool, stem: str) -> SaveReport:
         """Write the assets' files into the target now."""
-        chosen = saved_assets(assets, self.artifacts)
+        chosen = await saved_assets(assets, self.artifacts)
         if not chosen:
             return SaveReport(
                 status="failed", target=target.asked, message="Nothing was saved: the result has no files."

@@ -47,13 +47,13 @@ class Fetched:
     mime_type: str
 
 
-def saved_assets(assets: Sequence[Asset], artifacts: ArtifactStore) -> list[Asset]:
+async def saved_assets(assets: Sequence[Asset], artifacts: ArtifactStore) -> list[Asset]:
     """The assets a save writes: every finished one, except an archive whose members are listed beside it (the
     members are saved instead of the ZIP that holds them)."""
     parents = set()
     for asset in assets:
         artifact_id = artifact_id_from(asset.resource or "")
-        artifact = artifacts.get(artifact_id) if artifact_id else None
+        artifact = await artifacts.get(artifact_id) if artifact_id else None
         if artifact is not None and artifact.parent:
             parents.add(artifact.parent)
     chosen = []
@@ -85,12 +85,12 @@ class AssetSource:
         """
         artifact_id = artifact_id_from(asset.resource or asset.url)
         if artifact_id is not None:
-            artifact = self.artifacts.get(artifact_id)
+            artifact = await self.artifacts.get(artifact_id)
             if artifact is None:
                 raise InvalidInput(f"{asset.resource or asset.url} has expired or does not exist; nothing was saved.")
             if artifact.size > self.max_bytes:
                 raise InvalidInput(f"{artifact.filename} is larger than outputs.max_file_bytes ({self.max_bytes}).")
-            return Fetched(asset=asset, data=self.artifacts.read(artifact), mime_type=artifact.mime_type)
+            return Fetched(asset=asset, data=await self.artifacts.read(artifact), mime_type=artifact.mime_type)
         fetched = await self.fetcher.fetch(asset.url, field="save", max_bytes=self.max_bytes, time_limit=self.timeout)
         mime = _checked_type(asset, fetched.data, fetched.content_type)
         return Fetched(asset=asset, data=fetched.data, mime_type=mime)

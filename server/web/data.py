@@ -162,7 +162,7 @@ async def visible_jobs(store: JobStore, visitor: Caller, filters: Filters, limit
     return [record for record in records if visitor.may_see(record) and record.key_ref is None]
 
 
-def _gallery(jobs: Sequence[JobRecord], artifacts: ArtifactStore) -> list[GalleryItem]:
+async def _gallery(jobs: Sequence[JobRecord], artifacts: ArtifactStore) -> list[GalleryItem]:
     items: list[GalleryItem] = []
     for job in jobs:
         if job.status != "completed":
@@ -171,7 +171,7 @@ def _gallery(jobs: Sequence[JobRecord], artifacts: ArtifactStore) -> list[Galler
         archives: dict[str, int] = {}
         for index, asset in enumerate(job.assets):
             artifact_id = artifact_id_from(asset.resource or "")
-            artifact = artifacts.get(artifact_id) if artifact_id else None
+            artifact = await artifacts.get(artifact_id) if artifact_id else None
             link = safe_link(asset.url, asset.resource)
             if artifact is not None and artifact.parent:
                 members.setdefault(artifact.parent, []).append(Member(name=artifact.filename, link=link))
@@ -229,7 +229,7 @@ async def load_page(
         )
     return PageData(
         jobs=[job_row(job) for job in jobs],
-        gallery=_gallery(jobs, artifacts),
+        gallery=await _gallery(jobs, artifacts),
         chart=spend_chart(days, spend, shown, everyone=providers),
         balances=balances,
         providers=list(providers),

@@ -7,24 +7,32 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from tests.harness.postgres import PostgresServer
+
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 110
 SECTIONS = ["latency", "jobs", "longpoll", "startup"]
+"""Run together; the replicas section (it needs PostgreSQL) runs on its own, each within the suite's time limit."""
 
 
-def _run_quick(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
+def _run_quick(
+    tmp_path: Path, sections: list[str] = SECTIONS, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
     results, markdown = tmp_path / "results.json", tmp_path / "RESULTS.md"
+    only = [argument for section in sections for argument in ("--only", section)]
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--json", str(results), "--output", str(markdown)],
+        [sys.executable, "-m", "bench.run", "--quick", *only, "--json", str(results), "--output", str(markdown)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
+        env={**os.environ, **(env or {})},
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-5000:]
     return completed, json.loads(results.read_text()), markdown.read_text()
@@ -82,3 +90,23 @@ def test_quick_variant_reports_every_section(tmp_path: Path) -> None:
     assert markdown.startswith("# genmcp benchmark results")
     assert "CPU cores" in markdown
     assert "python -m bench.run --quick" in markdown
+
+
+def test_quick_replicas_section_compares_the_stores(tmp_path: Path, postgres: PostgresServer) -> None:
+    # The session's PostgreSQL (the section would otherwise start a cluster of its own).
+    _, results, _ = _run_quick(tmp_path, ["replicas"], env={"GENMCP_BENCH_POSTGRES_URL": postgres.url})
+    (section,) = results["sections"]
+    assert section["key"] == "replicas"
+    assert not section["skipped"], section["skipped"]
+    single, hosted = section["data"]["levels"]
+    assert (single["setup"], hosted["setup"]) == ("1 × SQLite", "3 × PostgreSQL")
+    for level in (single, hosted):
+        assert level["n"] == 10
+        assert level["success_rate"] == 1.0, level["errors"]
+        assert level["submits"] == 10
+        assert math.isfinite(level["delay_p95"])
+    assert len(hosted["peak_rss_bytes"]) == 3
+    assert all(_finite_positive(rss) for rss in hosted["peak_rss_bytes"])
+    assert hosted["requests_per_job"] == single["requests_per_job"]  # no extra polls from replicas
+    for call in ("poll", "credits"):
+        assert _finite_positive(section["data"]["latency_ratio_p50"][call])

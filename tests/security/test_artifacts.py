@@ -63,17 +63,17 @@ async def _held(tmp_path: Path) -> AsyncIterator[Held]:
     async with runtime:  # the store is used once the runtime has started (and opened it)
         store = runtime.artifacts
         files = {
-            "png": store.put(PNG, mime_type="image/png", filename="picture.png"),
-            "svg": store.put(SVG, mime_type="image/svg+xml", filename="drawing.svg"),
-            "html": store.put(HTML, mime_type="text/html", filename="page.html"),
-            "xml": store.put(b"<?xml version='1.0'?><x/>", mime_type="application/xml", filename="data.xml"),
-            "js": store.put(b"alert(1)", mime_type="text/javascript", filename="run.js"),
-            "zip": store.put(b"PK\x03\x04", mime_type="application/zip", filename="pages.zip"),
-            "pdf": store.put(b"%PDF-1.7", mime_type="application/pdf", filename="doc.pdf"),
-            "evil-name": store.put(
+            "png": await store.put(PNG, mime_type="image/png", filename="picture.png"),
+            "svg": await store.put(SVG, mime_type="image/svg+xml", filename="drawing.svg"),
+            "html": await store.put(HTML, mime_type="text/html", filename="page.html"),
+            "xml": await store.put(b"<?xml version='1.0'?><x/>", mime_type="application/xml", filename="data.xml"),
+            "js": await store.put(b"alert(1)", mime_type="text/javascript", filename="run.js"),
+            "zip": await store.put(b"PK\x03\x04", mime_type="application/zip", filename="pages.zip"),
+            "pdf": await store.put(b"%PDF-1.7", mime_type="application/pdf", filename="doc.pdf"),
+            "evil-name": await store.put(
                 PNG, mime_type="image/png", filename="a\"b\r\nSet-Cookie: session=1; x='../../etc/passwd'.png"
             ),
-            "unicode-name": store.put(PNG, mime_type="image/png", filename="Ünïcødé 图像.png"),
+            "unicode-name": await store.put(PNG, mime_type="image/png", filename="Ünïcødé 图像.png"),
         }
         yield Held(runtime, runtime.http_app(), clock, files)
 
@@ -106,7 +106,7 @@ async def test_served_files_keep_their_type_and_are_sandboxed(
     disposition = response.headers["content-disposition"]
     assert disposition.startswith("inline;" if inline else "attachment;"), disposition
     assert f'filename="{artifact.filename}"' in disposition
-    assert response.content == held.runtime.artifacts.read(artifact)
+    assert response.content == await held.runtime.artifacts.read(artifact)
 
 
 async def test_file_names_cannot_inject_headers(held: Held) -> None:
@@ -219,14 +219,14 @@ def _raw_get(port: int, path: bytes) -> tuple[int, bytes]:
 
 
 @pytest.mark.e2e
-def test_traversal_over_a_real_socket_is_404(tmp_path: Path) -> None:
+async def test_traversal_over_a_real_socket_is_404(tmp_path: Path) -> None:
     config = settings_data(
         tmp_path, providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": "http://127.0.0.1:9"}}
     )
     with start_genmcp(tmp_path, config=config) as server:
         # A file of the server's store, put beside it once it has started (and made its directory).
         store = FileArtifactStore(tmp_path / "artifacts", ttl_seconds=3600, clock=time.time)
-        kept = store.put(PNG, mime_type="image/png", filename="kept.png")
+        kept = await store.put(PNG, mime_type="image/png", filename="kept.png")
         assert _raw_get(server.port, f"/artifacts/{kept.id}".encode())[0] == 200
         for raw in [*TRAVERSALS[:10], b"/artifacts/../../../../etc/passwd", f"/artifacts/{kept.id}.json".encode()]:
             status, response = _raw_get(server.port, raw.replace(b"{id}", kept.id.encode()))

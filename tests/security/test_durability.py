@@ -91,6 +91,8 @@ def _config(workdir: Path, upstream: Upstream) -> dict[str, Any]:
         workdir,
         providers={"conceptviz": {"api_key": CANARIES["conceptviz"], "base_url": upstream.url + "/api/v1"}},
         limits={"calls_per_minute": 0, "concurrent_calls": 0},
+        # A restarted genmcp takes over a killed one's jobs once their leases expire: within a poll's wait here.
+        store={"lease_seconds": 2},
     )
 
 
@@ -107,8 +109,8 @@ def _backdate(workdir: Path, seconds: float = 3600) -> None:
             record["updated_at"] -= seconds
             record["created_at"] -= seconds
             db.execute(
-                "UPDATE jobs SET record=?, updated_at=?, created_at=? WHERE id=?",
-                (json.dumps(record), record["updated_at"], record["created_at"], job_id),
+                "UPDATE jobs SET record=?, updated_at=?, created_at=?, lease_expires=lease_expires-? WHERE id=?",
+                (json.dumps(record), record["updated_at"], record["created_at"], seconds, job_id),
             )
 
 

@@ -340,9 +340,10 @@ def test_a_public_bind_with_insecure_starts(tmp_path: Path) -> None:
 
 def _seed_interrupted_job(db: Path) -> None:
     """A record a killed process left `submitting` an hour ago: the next start must warn about it."""
-    from server.jobs import JobRecord, SqliteJobStore
+    from server.jobs import JobRecord
+    from server.store.sqlite import SqliteStore
 
-    store = SqliteJobStore(db)
+    store = SqliteStore(db)
     anyio.run(store.open)
     old = time.time() - 3600
     record = JobRecord(provider="conceptviz", operation="generate", created_at=old, updated_at=old)

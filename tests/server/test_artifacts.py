@@ -6,6 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -34,9 +35,9 @@ def _zip() -> bytes:
     return out.getvalue()
 
 
-def test_a_zip_is_kept_whole_and_member_by_member(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_zip_is_kept_whole_and_member_by_member(tmp_path: Path, clock: FakeClock) -> None:
     files = Files(FileArtifactStore(tmp_path, ttl_seconds=60, clock=clock.wall), "https://genmcp.example")
-    assets = files.keep(_zip(), mime_type="application/zip", filename="cat-mosaic.zip")
+    assets = await files.keep(_zip(), mime_type="application/zip", filename="cat-mosaic.zip")
 
     assert [(a.kind, a.mime_type, a.name) for a in assets] == [
         ("archive", "application/zip", "cat-mosaic.zip"),
@@ -45,20 +46,20 @@ def test_a_zip_is_kept_whole_and_member_by_member(tmp_path: Path, clock: FakeClo
     ]
     assert all(a.url.startswith("https://genmcp.example/artifacts/") for a in assets)
     assert all(a.resource and a.resource.startswith("artifact://") for a in assets)
-    member = files.store.get(artifact_id_from(assets[1].resource or "") or "")
+    member = await files.store.get(artifact_id_from(assets[1].resource or "") or "")
     assert member is not None
-    assert files.store.read(member) == _png()
+    assert await files.store.read(member) == _png()
 
 
-def test_artifacts_expire_and_are_cleaned_up(tmp_path: Path, clock: FakeClock) -> None:
+async def test_artifacts_expire_and_are_cleaned_up(tmp_path: Path, clock: FakeClock) -> None:
     store = FileArtifactStore(tmp_path, ttl_seconds=60, clock=clock.wall)
-    artifact = store.put(b"data", mime_type="text/plain", filename="../../etc/passwd")
+    artifact = await store.put(b"data", mime_type="text/plain", filename="../../etc/passwd")
     assert artifact.filename == "passwd"
-    assert store.get(artifact.id) is not None
+    assert await store.get(artifact.id) is not None
     clock.advance(61)
-    assert store.get(artifact.id) is None
-    assert store.cleanup() == 1
-    assert list(tmp_path.iterdir()) == []
+    assert await store.get(artifact.id) is None
+    assert await store.cleanup() == 1
+    assert [path async for path in anyio.Path(tmp_path).iterdir()] == []
 
 
 @pytest.mark.parametrize("bad", ["../jobs", "..%2f..%2fetc%2fpasswd", "x" * 32 + "/../..", "short", "%2e%2e"])
@@ -74,8 +75,8 @@ async def test_unknown_or_malformed_artifact_ids_are_404(runtime: Runtime, bad: 
 
 async def test_artifacts_are_served_with_their_type_and_never_inline_as_markup(runtime: Runtime) -> None:
     app = runtime.http_app()
-    png = runtime.artifacts.put(_png(), mime_type="image/png", filename="page.png")
-    svg = runtime.artifacts.put(b"<svg onload='alert(1)'/>", mime_type="image/svg+xml", filename="page.svg")
+    png = await runtime.artifacts.put(_png(), mime_type="image/png", filename="page.png")
+    svg = await runtime.artifacts.put(b"<svg onload='alert(1)'/>", mime_type="image/svg+xml", filename="page.svg")
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t") as http:
         shown = await http.get(f"/artifacts/{png.id}")
         downloaded = await http.get(f"/artifacts/{svg.id}")
@@ -92,7 +93,7 @@ async def test_artifacts_are_served_with_their_type_and_never_inline_as_markup(r
 
 
 async def test_artifacts_are_readable_through_mcp_resources(runtime: Runtime) -> None:
-    artifact = runtime.artifacts.put(_png(), mime_type="image/png", filename="page.png")
+    artifact = await runtime.artifacts.put(_png(), mime_type="image/png", filename="page.png")
     async with Client(runtime.mcp) as client:
         templates = await client.list_resource_templates()
         result = await client.read_resource(artifact.uri)

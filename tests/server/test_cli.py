@@ -10,8 +10,9 @@ import anyio
 import pytest
 
 from server.cli import main
-from server.jobs import JobRecord, SqliteJobStore
+from server.jobs import JobRecord
 from server.results import CreditsInfo, ErrorInfo
+from server.store.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_check_reports_a_refused_key_and_fails(
 
 
 async def _seed(path: Path) -> None:
-    store = SqliteJobStore(path)
+    store = SqliteStore(path)
     await store.open()
     await store.create(
         JobRecord(

@@ -98,6 +98,7 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
     for section, model in [
         ("server", settings.server),
         ("jobs", settings.jobs),
+        ("store", settings.store),
         ("inputs", settings.inputs),
         ("artifacts", settings.artifacts),
         ("upstream", settings.upstream),

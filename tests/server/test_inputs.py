@@ -34,10 +34,11 @@ def test_sniffing_knows_the_common_image_types() -> None:
     assert sniff_image(b"<html><body>png</body></html>") is None
 
 
-def test_urls_pass_through_untouched() -> None:
+@pytest.mark.anyio
+async def test_urls_pass_through_untouched() -> None:
     inputs = ImageInputs(InputSettings())
     url = "https://cdn.example.com/a.png?sig=abc"
-    assert inputs.reference(url, field="image") == url
+    assert await inputs.reference(url, field="image") == url
 
 
 @pytest.mark.parametrize(
@@ -51,19 +52,22 @@ def test_urls_pass_through_untouched() -> None:
         ("data:image/png,notbase64", "data URL must look like"),
     ],
 )
-def test_unsafe_or_malformed_inputs_are_refused(value: str, phrase: str) -> None:
+@pytest.mark.anyio
+async def test_unsafe_or_malformed_inputs_are_refused(value: str, phrase: str) -> None:
     with pytest.raises(InvalidInput, match=phrase):
-        ImageInputs(InputSettings()).reference(value, field="image")
+        await ImageInputs(InputSettings()).reference(value, field="image")
 
 
-def test_oversized_base64_is_refused_by_length_before_decoding() -> None:
+@pytest.mark.anyio
+async def test_oversized_base64_is_refused_by_length_before_decoding() -> None:
     inputs = ImageInputs(InputSettings(max_image_bytes=1024))
     huge = "iVBORw0KGgo" + "A" * 50_000_000
     with pytest.raises(InvalidInput, match="larger than the 1 KiB limit"):
-        inputs.reference(huge, field="image")
+        await inputs.reference(huge, field="image")
 
 
-def test_local_paths_resist_traversal_symlinks_and_prefix_tricks(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_local_paths_resist_traversal_symlinks_and_prefix_tricks(tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
     (allowed / "ok.png").write_bytes(PNG)
@@ -75,7 +79,7 @@ def test_local_paths_resist_traversal_symlinks_and_prefix_tricks(tmp_path: Path)
     inputs = ImageInputs(InputSettings(allowed_dirs=[str(allowed)]))
 
     assert (
-        inputs.reference(str(allowed / "ok.png"), field="i")
+        await inputs.reference(str(allowed / "ok.png"), field="i")
         == "data:image/png;base64," + base64.b64encode(PNG).decode()
     )
     for bad, phrase in [
@@ -88,4 +92,4 @@ def test_local_paths_resist_traversal_symlinks_and_prefix_tricks(tmp_path: Path)
         (str(allowed / "missing.png"), "no readable file"),
     ]:
         with pytest.raises(InvalidInput, match=phrase):
-            inputs.reference(bad, field="i")
+            await inputs.reference(bad, field="i")

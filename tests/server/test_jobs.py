@@ -13,7 +13,8 @@ from providers.conceptviz.simulator import ConceptVizSimulator
 from server.app import Runtime
 from server.callers import LOCAL
 from server.config import Settings
-from server.jobs import JobRecord, SqliteJobStore
+from server.jobs import JobRecord
+from server.store.sqlite import SqliteStore
 from tests.harness.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -104,7 +105,7 @@ async def test_a_job_started_elsewhere_is_adopted_by_poll(
 async def test_submissions_interrupted_by_a_crash_become_submit_unknown_after_restart(
     settings: Settings, clock: FakeClock, simulator: ConceptVizSimulator
 ) -> None:
-    store = SqliteJobStore(settings.jobs.resolved_db_path())
+    store = SqliteStore(settings.jobs.resolved_db_path())
     await store.open()
     now = clock.wall()
     stale = JobRecord(provider="conceptviz", operation="generate", created_at=now - 900, updated_at=now - 900)
@@ -127,7 +128,7 @@ async def test_submissions_interrupted_by_a_crash_become_submit_unknown_after_re
 
 async def test_the_store_is_a_wal_sqlite_file_with_filters(tmp_path: Path) -> None:
     path = tmp_path / "jobs.sqlite3"
-    store = SqliteJobStore(path)
+    store = SqliteStore(path)
     await store.open()
     for index, status in enumerate(["running", "completed", "failed"]):
         job = JobRecord(
@@ -149,7 +150,7 @@ async def test_the_store_is_a_wal_sqlite_file_with_filters(tmp_path: Path) -> No
 
 
 async def test_balances_seen_in_responses_are_kept_newest_first(tmp_path: Path) -> None:
-    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    store = SqliteStore(tmp_path / "jobs.sqlite3")
     await store.open()
     await store.record_balance("conceptviz", 50, as_of=20)
     await store.record_balance("conceptviz", 80, as_of=10)  # older: ignored
