@@ -161,7 +161,7 @@ class PostgresPendingSaves:
 
     async def unfinished(self) -> list[SaveRequest]:
         # Unlike one SQLite process, another replica may be writing a save right now: only `pending` ones are taken
-        # up again (a save whose writer died stays `writing`; see the README's limits).
+        # up again. (A save whose replica died while writing it stays `writing`: a known gap, no lease covers it.)
         async with self.store.pool.connection() as conn:
             cursor = await conn.execute("SELECT record FROM saves WHERE state = 'pending' ORDER BY created_at")
             rows = await cursor.fetchall()
