@@ -30,9 +30,9 @@ from server.errors import GenmcpError, InvalidInput
 from server.limits import CallLimits
 from server.polling import ProgressFn
 from server.previews import Previews
+from server.questions import Questions
 from server.redaction import Redactor
 from server.results import ErrorInfo, ToolResult, render
-from server.tasks.asking import InputNeeded, Questions
 
 __all__ = [
     "KIND_META",
@@ -44,6 +44,7 @@ __all__ = [
     "Tools",
     "operation_arguments",
     "parse_arguments",
+    "save_fields",
     "wait_field",
     "with_wait",
 ]
@@ -60,17 +61,19 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Call:
-    """What a tool's answer function gets besides its arguments: who calls, how to report progress, and how to ask
-    the person something before going on (`server.tasks.asking`)."""
+    """What a tool's answer function gets besides its arguments: who calls, how to report progress, and what the
+    client can be asked (its roots, a person's confirmation)."""
 
     caller: Caller
     progress: ProgressFn
-    ask: Questions = field(default_factory=lambda: Questions(None))
+    questions: Questions = field(default_factory=lambda: Questions(None))
 
 
-Answer = Callable[[ArgsT, Call], Awaitable[BaseModel]]
-Start = Callable[[ArgsT, Call], Awaitable["ToolResult | Started"]]
-"""Begins a call without waiting for its job: the result when it answered at once, else the job it started."""
+Answer = Callable[[ArgsT, Call], Awaitable[BaseModel | InputRequiredResult]]
+"""Produces the tool's result — or, for a 2026 client that must answer questions first, an `InputRequiredResult`."""
+Start = Callable[[ArgsT, Call], Awaitable["ToolResult | InputRequiredResult | Started"]]
+"""Begins a call without waiting for its job: the result when it answered at once (or the questions to answer
+first), else the job it started."""
 Began = CallToolResult | InputRequiredResult | Started
 """What beginning a call gives the MCP task path: an answer to send as it is, or the started job to follow."""
 
@@ -121,7 +124,7 @@ class GenmcpTool(Tool):
     """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders).
 
     `begin`, for a tool whose job can outlast a call, starts the call without waiting for its job (the MCP task path,
-    `server.tasks.extension`): through the same validation, caller, limits and questions as `invoke`.
+    `server.tasks.extension`): through the same validation, caller, limits, budget and questions as `invoke`.
     """
 
     invoke: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[CallToolResult | InputRequiredResult]] = Field(
@@ -211,12 +214,10 @@ class Tools:
                     self.scope_guard(spec.kind)
                 args = parse_arguments(spec.arguments, arguments)
                 caller = Caller.of(_request(context), self.providers)
+                call = Call(caller=caller, progress=_progress_sender(context), questions=Questions(context))
                 with caller.keys_in_scope():
                     async with self.limits.admit(caller.bucket):
-                        call = Call(caller=caller, progress=_progress_sender(context), ask=Questions(context))
                         return await answer(args, call)
-            except InputNeeded as needed:
-                return needed.result()
             except GenmcpError as exc:
                 return self.failure(spec, exc, sandbox=sandbox)
 
@@ -262,24 +263,53 @@ def wait_field(default: float, maximum: float) -> Any:
     )
 
 
-def with_wait(model: type[OperationInput], default: float, maximum: float) -> type[OperationInput]:
-    """An operation's argument model plus `wait` (for spending tools)."""
+def save_fields() -> dict[str, Any]:
+    """The `save_to` and `overwrite` arguments (generating tools, `poll`)."""
+    return {
+        "save_to": (
+            str | None,
+            Field(
+                default=None,
+                max_length=1024,
+                description="Write the result's files into your project: a file path (e.g. 'public/icon.png'; a "
+                "batch is numbered icon-1.png, icon-2.png …) or a directory ending in '/'. Relative paths are inside "
+                "your project (the client's first root) or the first configured output directory; nothing is "
+                "written anywhere else. A job still running is saved when it completes.",
+            ),
+        ),
+        "overwrite": (
+            bool,
+            Field(default=False, strict=True, description="Replace files that already exist (default: refuse)."),
+        ),
+    }
+
+
+_TOOL_ONLY = frozenset({"wait", "save_to", "overwrite"})
+"""Arguments the tool adds to an operation's own input."""
+
+
+def with_wait(
+    model: type[OperationInput], default: float, maximum: float, *, saving: bool = False
+) -> type[OperationInput]:
+    """An operation's argument model plus `wait` (for spending tools), and `save_to` / `overwrite` with `saving`."""
+    extra = save_fields() if saving else {}
     waiting: type[OperationInput] = create_model(
         model.__name__,
         __base__=model,
         __module__=model.__module__,
         __doc__=model.__doc__,
         wait=(float, wait_field(default, maximum)),
+        **extra,
     )
     return waiting
 
 
 def operation_arguments(operation: Operation[OperationInput], args: OperationInput) -> OperationInput:
-    """The operation's own input (without `wait`), from already validated tool arguments."""
+    """The operation's own input (without `wait`, `save_to`, `overwrite`), from already validated tool arguments."""
     if type(args) is operation.input_model:
         return args
     values = {name: getattr(args, name) for name in operation.input_model.model_fields}
-    return operation.input_model.model_construct(_fields_set=args.model_fields_set - {"wait"}, **values)
+    return operation.input_model.model_construct(_fields_set=args.model_fields_set - _TOOL_ONLY, **values)
 
 
 class StrictArguments(BaseModel):

@@ -2,7 +2,6 @@
 `job://` resources with update notifications, questions asked of the caller (input-required results, a task's
 `input_required`), and the workflow prompts and completions.
 
-- `asking`: questions one tool call asks the person (MRTR on 2026-07-28, elicitation on 2025-11-25).
 - `bus`: the subscription bus (job changes themselves come from the store's seam, `server.store.events`).
 - `wire`: a job record as a task (`CreateTaskResult`, `DetailedTask`), the task methods' parameter models.
 - `watchers`: the one watcher per running job that clients follow instead of calling `poll`.

@@ -51,6 +51,8 @@ class _Started:
     handles: Handles
     providers: Mapping[str, Provider]
     renderer: Tools
+    finished: Callable[[ToolResult], Awaitable[ToolResult]]
+    """A finished job's last look: its spend counted, its waiting saves written (`Guarded.finished`)."""
     watchers: Watchers
     questions: JobQuestions
     notices: JobNotices
@@ -97,6 +99,7 @@ class TasksFeature:
         handles: Handles,
         providers: Mapping[str, Provider],
         renderer: Tools,
+        finished: Callable[[ToolResult], Awaitable[ToolResult]],
     ) -> None:
         """Start the watchers and the notification feed in the runtime's task group."""
         watchers = Watchers(store=store, calls=calls, providers=providers, clock=self.clock)
@@ -108,6 +111,7 @@ class TasksFeature:
             handles=handles,
             providers=providers,
             renderer=renderer,
+            finished=finished,
             watchers=watchers,
             questions=JobQuestions(store, store.events, self.clock),
             notices=notices,
@@ -179,7 +183,10 @@ class TasksFeature:
 
     async def task(self, job: JobRecord, *, created: bool = False) -> dict[str, Any]:
         """The job as a task: its `CreateTaskResult` (`created`), else its `DetailedTask`."""
-        view = self.parts.renderer.scrub(await self.view(job))
+        view = await self.view(job)
+        if not created and view.status != "running":
+            view = await self.parts.finished(view)
+        view = self.parts.renderer.scrub(view)
         if created:
             return created_task(job, view, ttl_ms=self.ttl_ms)
         result: CallToolResult | None = None

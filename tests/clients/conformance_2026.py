@@ -3,7 +3,7 @@ input-required tools and prompt (SEP-2322), the stateless-protocol probes (SEP-2
 client did not declare, tools that change the tool and prompt lists, a tool that asks mid-call, a tool that logs).
 
 They are SDK-level tools on genmcp's server; those that ask for a name use genmcp's own question path
-(`server.tasks.asking.Questions`), the others build their `InputRequiredResult`s by the scenarios' letter. The
+(`tests.clients.mrtr.Questions`), the others build their `InputRequiredResult`s by the scenarios' letter. The
 request state is sealed by the SDK (tampering is refused before a fixture runs).
 """
 
@@ -35,7 +35,7 @@ from mcp_types import (
 )
 
 from server.mcp_server import GenmcpServer
-from server.tasks.asking import InputNeeded, Questions, elicitation
+from tests.clients.mrtr import InputNeeded, Questions, elicitation
 
 __all__ = ["FIXTURE_PROMPTS_2026", "FIXTURE_TOOLS_2026", "register_2026_fixtures"]
 

@@ -47,8 +47,8 @@ from providers.base import (
 from server.app import Runtime
 from server.errors import JobFailed, JobFinished
 from server.results import CreditsInfo
-from server.tasks.asking import InputNeeded, Questions, elicitation
 from server.tools import Began, GenmcpTool
+from tests.clients.mrtr import InputNeeded, Questions, elicitation
 
 __all__ = ["FIXTURE_TOOLS", "Fixtures", "FixturesSimulator", "register_fixtures_provider"]
 

@@ -10,17 +10,12 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.session import ClientRequestContext
-from mcp_types import ElicitRequestParams, ElicitResult, InputRequiredResult, ToolAnnotations
 
 from providers import PROVIDERS
 from server.app import Runtime
 from server.config import load_settings
-from server.results import ToolResult
-from server.tools import Call, StrictArguments, ToolSpec
 from tests.clients.conformance_tasks import Fixtures, FixturesSimulator
 from tests.harness.clock import FakeClock
-from tests.harness.results import data, error_code
 from tests.harness.settings import settings_data
 from tests.harness.tasks_client import CreatedTask, TasksClient
 
@@ -130,75 +125,3 @@ async def test_a_call_that_asks_without_a_task_client_is_refused_before_sending(
     assert result.is_error
     assert "follows it as an MCP task" in str(result.structured_content)
     assert fixtures_sim.requests == 0
-
-
-# --- a tool call that asks first (`Call.ask`, the question path of every genmcp tool) ------------------------------
-
-
-class NoArguments(StrictArguments):
-    """No arguments."""
-
-
-async def _confirming_spend(args: NoArguments, call: Call) -> ToolResult:
-    """What a spending tool that must confirm its cost first does (it sends nothing before the answers are in)."""
-    confirmed = await call.ask.confirm("cost", "This costs 25 credits. Go ahead?")
-    name = await call.ask.ask("name", "Whose picture?", {"type": "object", "properties": {"n": {"type": "string"}}})
-    who = (name.content or {}).get("n")
-    return ToolResult(provider="genmcp", operation="confirm", status="completed", text=f"spent={confirmed} for={who}")
-
-
-def _serve_confirming_tool(runtime: Runtime) -> None:
-    spec = ToolSpec(
-        name="confirm_spend",
-        title="Confirm, then spend",
-        description="Asks before spending.",
-        provider="genmcp",
-        operation="confirm",
-        kind="spend",
-        arguments=NoArguments,
-        output=ToolResult,
-        annotations=ToolAnnotations(),
-        answer=_confirming_spend,
-    )
-    runtime.mcp.serve_tools([runtime._assembled().renderer.tool(spec, sandbox=False)])
-
-
-async def test_a_2026_call_asks_in_rounds_and_finishes_with_every_answer(runtime: Runtime) -> None:
-    _serve_confirming_tool(runtime)
-    asked: list[str] = []
-
-    async def answer(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
-        asked.append(params.message)
-        content: dict[str, Any] = {"confirm": True} if "credits" in params.message else {"n": "Ada"}
-        return ElicitResult(action="accept", content=content)
-
-    async with Client(runtime.mcp, elicitation_callback=answer) as client:
-        first = await client.session.call_tool("confirm_spend", {}, allow_input_required=True)
-        result = await client.call_tool("confirm_spend", {})
-
-    assert isinstance(first, InputRequiredResult)
-    assert set(first.input_requests or {}) == {"cost"}
-    assert asked == ["This costs 25 credits. Go ahead?", "Whose picture?"]
-    assert data(result)["text"] == "spent=True for=Ada"
-
-
-async def test_a_2025_call_asks_on_the_session(runtime: Runtime) -> None:
-    _serve_confirming_tool(runtime)
-
-    async def answer(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
-        return ElicitResult(action="accept", content={"confirm": False, "n": "Bo"})
-
-    async with Client(runtime.mcp, mode="legacy", elicitation_callback=answer) as client:
-        result = await client.call_tool("confirm_spend", {})
-
-    assert data(result)["text"] == "spent=False for=Bo"
-
-
-async def test_a_client_that_cannot_answer_is_told_so(runtime: Runtime) -> None:
-    _serve_confirming_tool(runtime)
-    async with Client(runtime.mcp) as client:  # no elicitation capability declared
-        result = await client.call_tool("confirm_spend", {})
-
-    assert result.is_error
-    assert error_code(result) == "invalid_input"
-    assert "cannot answer questions" in data(result)["error"]["message"]

@@ -1,14 +1,10 @@
-"""Questions one tool call asks the person before it goes on — a spending call confirming what it will cost, say.
+"""Multi-round-trip questions for the conformance fixtures (test-only): a fixture tool asks for any form by key.
 
-On MCP 2026-07-28 a question is a multi-round-trip request (SEP-2322): the call answers an `InputRequiredResult`
-carrying the question (an `elicitation/create` input request) and the answers gathered so far as `requestState`
-(sealed by the SDK, so a client cannot alter them); the client retries the same call with the answer, and the call
-runs again from the top, now finding its answers. Nothing is spent before every answer is in. On 2025-11-25 the
-question is an `elicitation/create` request on the open session. A client that declared no elicitation capability
-cannot be asked: `can_ask` says so before a call relies on it.
-
-A call that becomes an MCP task asks its questions this way too, before the task exists (the extension's rule:
-resolve input-required rounds synchronously, then answer `CreateTaskResult`).
+On MCP 2026-07-28 a question is an `InputRequiredResult` carrying `elicitation/create` input requests and the answers
+gathered so far as `requestState`; the client retries the call with the answers and the fixture runs again from the
+top, now finding them. On 2025-11-25 the question is an `elicitation/create` request on the open session. genmcp's
+own tools ask through `server.questions` (the SDK's resolvers), which covers what they need: roots and a spend
+confirmation; the scenarios need free-form forms and several rounds, which this gives them.
 """
 
 from __future__ import annotations
