@@ -88,50 +88,14 @@ class Guarded:
         wait: float | None,
         call: Call,
         save: SaveAsk | None,
-    ) -> ToolResult | InputRequiredResult:
-        """One provider operation: budget and confirmation first, then the call, then its spend and its files."""
-
-        async def waited() -> ToolResult:
-            return await self.calls.run(
-                provider, operation, args, wait=wait, progress=call.progress, caller=call.caller
-            )
-
-        answer = await self._guarded(provider, operation, args, call=call, save=save, send=waited)
-        assert not isinstance(answer, Started)
-        return answer
-
-    async def start(
-        self,
-        provider: Provider,
-        operation: Operation[OperationInput],
-        args: OperationInput,
-        *,
-        call: Call,
-        save: SaveAsk | None,
+        as_task: bool = False,
     ) -> ToolResult | InputRequiredResult | Started:
-        """The MCP task path: what `run` does before and after the call, but the job is handed back once it started
-        (its spend and its saves are settled when the task's result is read, `finished`). A job that finished at
-        once answers its result, not a task."""
+        """One provider operation: budget and confirmation first, then the call, then its spend and its files.
 
-        async def started() -> ToolResult | Started:
-            now = self.calls.clock.now()
-            began = await self.calls.start(provider, operation, args, caller=call.caller, deadline=now, as_task=True)
-            if isinstance(began, ToolResult) or not began.job.finished:
-                return began
-            return await self.calls.follow(began, provider, now)
+        `as_task` (the MCP task path): the job is handed back once it started instead of being awaited — a job that
+        finished at once still answers its result — and its spend and saves are settled when the task's result is
+        read (`finished`)."""
 
-        return await self._guarded(provider, operation, args, call=call, save=save, send=started)
-
-    async def _guarded(
-        self,
-        provider: Provider,
-        operation: Operation[OperationInput],
-        args: OperationInput,
-        *,
-        call: Call,
-        save: SaveAsk | None,
-        send: Callable[[], Awaitable[ToolResult | Started]],
-    ) -> ToolResult | InputRequiredResult | Started:
         spends = operation.kind == "spend"
         tool = f"{provider.name}_{operation.name}"
         estimate = operation.estimated_cost(args) if spends else 0.0
@@ -157,7 +121,7 @@ class Guarded:
             raise Declined(f"You declined {tool}: nothing was sent to {provider.title} and no credits were spent.")
         reservation = await self.guard.reserve(provider, tool, estimate, call.caller) if spends else None
         try:
-            sent = await send()
+            sent = await self._send(provider, operation, args, wait=wait, call=call, as_task=as_task)
         except GenmcpError as exc:
             if reservation is not None:
                 await self.guard.failed(reservation, exc)
@@ -171,6 +135,26 @@ class Guarded:
         if target is not None and save is not None:
             result = await self.saves.deliver(result, target, overwrite=save.overwrite, caller=call.caller)
         return result if isinstance(sent, ToolResult) else sent
+
+    async def _send(
+        self,
+        provider: Provider,
+        operation: Operation[OperationInput],
+        args: OperationInput,
+        *,
+        wait: float | None,
+        call: Call,
+        as_task: bool,
+    ) -> ToolResult | Started:
+        if not as_task:
+            return await self.calls.run(
+                provider, operation, args, wait=wait, progress=call.progress, caller=call.caller
+            )
+        now = self.calls.clock.now()
+        began = await self.calls.start(provider, operation, args, caller=call.caller, deadline=now, as_task=True)
+        if isinstance(began, ToolResult) or not began.job.finished:
+            return began
+        return await self.calls.follow(began, provider, now)
 
     async def finished(self, result: ToolResult) -> ToolResult:
         """A job's result once it has finished — read by `poll` or as a task's result: what it really cost is
