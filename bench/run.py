@@ -23,7 +23,7 @@ from pathlib import Path
 
 import anyio
 
-from bench import jobs, latency, longpoll, replicas, startup
+from bench import following, jobs, latency, longpoll, replicas, startup
 from bench.measure import machine
 from bench.plan import Plan
 from bench.report import Section, render_console, render_markdown
@@ -36,6 +36,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Plan], Awaitable[Section]]]] = {
     "longpoll": ("3. Server-side long-poll", longpoll.run),
     "startup": ("4. Start-up", startup.run),
     "replicas": ("5. Hosted: replicas on PostgreSQL", replicas.run),
+    "following": ("6. Following a job: tasks against poll", following.run),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 OPEN_FILES = 16_384

@@ -59,9 +59,10 @@ LIST_TOOLS = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
 
 @dataclass
 class Sample:
-    """One start: seconds to the initialize answer, and RSS once idle."""
+    """One start: seconds to the initialize answer, to the tools/list answer after it, and RSS once idle."""
 
     seconds: float
+    listed: float
     rss: int
 
 
@@ -118,6 +119,7 @@ def start_once(command: list[str], env: dict[str, str], workdir: Path, log: Path
             _send(process, INITIALIZED)
             _send(process, LIST_TOOLS)
             _answer(lines, 2, log)
+            listed = time.perf_counter() - started
             rss = rss_bytes(process.pid)
         finally:
             stop(process)  # SIGTERM: its shutdown is not measured, so it need not be graceful
@@ -126,7 +128,7 @@ def start_once(command: list[str], env: dict[str, str], workdir: Path, log: Path
             for stream in (process.stdin, process.stdout):
                 if stream is not None:
                     stream.close()
-    return Sample(seconds=seconds, rss=rss)
+    return Sample(seconds=seconds, listed=listed, rss=rss)
 
 
 def import_offenders(stderr: str, top: int = TOP) -> tuple[float, list[tuple[str, float]]]:
@@ -189,6 +191,7 @@ def _section(results: dict[str, list[Sample]], import_total: float, offenders: l
                 f"{medians[name]:.3f}",
                 f"{min(seconds):.3f}",
                 f"{max(seconds):.3f}",
+                f"{statistics.median(s.listed for s in samples):.3f}",
                 f"{idle[name]:.1f}",
                 str(len(samples)),
             ]
@@ -200,7 +203,7 @@ def _section(results: dict[str, list[Sample]], import_total: float, offenders: l
     return Section(
         key="startup",
         title="4. Start-up (genmcp serve --stdio → initialize answered) and idle RSS",
-        headers=["configuration", "median s", "min s", "max s", "idle RSS MB", "samples"],
+        headers=["configuration", "median s", "min s", "max s", "tools/list s", "idle RSS MB", "samples"],
         rows=rows,
         targets=[
             Target(
@@ -214,8 +217,11 @@ def _section(results: dict[str, list[Sample]], import_total: float, offenders: l
         notes=[
             f"Import time (python -X importtime, sandbox start): {import_total * 1000:.0f} ms in all; top packages by "
             f"their modules' own time: {listed}.",
-            "Idle RSS is read after initialize and tools/list were answered. The floor is a bare MCPServer with one "
-            "tool (bench/baseline.py --stdio): the MCP SDK's own import and start-up, which any server pays.",
+            "tools/list s: median seconds from spawning to the tools/list answer (sent right after initialize): "
+            "genmcp answers initialize first and assembles its providers' tools just after, so this is when the "
+            "tools are there. Idle RSS is read after initialize and tools/list were answered. The floor is a bare "
+            "MCPServer with one tool (bench/baseline.py --stdio): the MCP SDK's own import and start-up, which any "
+            "server pays.",
         ],
         data={
             "median_seconds": medians,

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+from mcp_types import InputRequests, InputResponses
 from pydantic import BaseModel, ConfigDict
 
-from server.errors import GenmcpError
+from server.errors import GenmcpError, InvalidInput
 from server.results import Asset, CreditsInfo
 
 if TYPE_CHECKING:
@@ -133,6 +134,11 @@ def _nothing() -> None:
     """The default `sending` hook: nobody is waiting for the first request."""
 
 
+async def _no_one_to_ask(questions: InputRequests) -> InputResponses:
+    """The default `ask` hook: the call has nobody to ask."""
+    raise InvalidInput("This call cannot ask you anything while it runs; nothing was sent upstream.")
+
+
 @dataclass(frozen=True)
 class OperationContext:
     """What an operation handler may use besides its arguments."""
@@ -144,6 +150,9 @@ class OperationContext:
     sending: Callable[[], None] = _nothing
     """Pass as `on_send` to the upstream client: called just before the first request that may cost money (a
     blocking call answers `running` only after that; until then a refused input is still an error)."""
+    ask: Callable[[InputRequests], Awaitable[InputResponses]] = _no_one_to_ask
+    """Ask the person following the job (MCP input requests by key, e.g. `elicitation/create`) and wait for the
+    answers: a blocking call run as an MCP task can; anything else raises `InvalidInput`. Ask before sending."""
 
 
 InT = TypeVar("InT", bound=OperationInput)

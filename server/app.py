@@ -40,6 +40,7 @@ from server.previews import Previews
 from server.redaction import Redactor
 from server.sandbox import SandboxServer
 from server.store import build_stores
+from server.tasks.feature import TasksFeature
 
 __all__ = ["Runtime", "is_loopback", "require_safe_bind", "uses_sandbox"]
 
@@ -103,6 +104,8 @@ class Runtime:
         self.replica = replica_id()
         """This process's id as a holder of job leases (host, pid, a random token)."""
         self.leases = Leases(self.store, self.clock, seconds=settings.store.lease_seconds, owner=self.replica)
+        self.tasks = TasksFeature(clock=self.clock, ready=self.ready, ttl_seconds=settings.artifacts.ttl_seconds)
+        """MCP tasks, job resources and subscriptions, prompts and completions (`server.tasks`)."""
         self.files = Files(self.artifacts, settings.server.public_url or None)
         inputs = settings.inputs
         self.fetcher = Fetcher(
@@ -172,10 +175,15 @@ class Runtime:
     def server_for(self, names: Sequence[str] | None) -> GenmcpServer:
         """An MCP server with these providers' tools plus the shared ones (every provider's when None); its tools
         are added when the runtime has assembled them."""
-        server = GenmcpServer(
-            files=self.files, ready=self.ready, log_level=self.settings.server.log_level, version=__version__
-        )
         wanted = frozenset(names) if names is not None else None
+        server = GenmcpServer(
+            files=self.files,
+            ready=self.ready,
+            log_level=self.settings.server.log_level,
+            version=__version__,
+            tasks=self.tasks,
+            providers=frozenset(self.served) if wanted is None else wanted,
+        )
         self._servers.append((wanted, server))
         if self._assembly is not None:
             server.serve_tools(self._assembly.tools_for(wanted))
@@ -232,6 +240,16 @@ class Runtime:
         for provider in assembly.providers.values():
             provider.attach(task_group)
             stack.callback(provider.attach, None)
+        await self.tasks.start(
+            task_group,
+            store=self.store,
+            calls=assembly.calls,
+            handles=assembly.handles,
+            providers=assembly.providers,
+            renderer=assembly.renderer,
+            finished=assembly.guarded.finished,
+        )
+        stack.callback(self.tasks.stop)
         if self.sandbox_server is not None:
             stack.push_async_callback(self.sandbox_server.stop)
             await self.sandbox_server.start(task_group, assembly.simulators)

@@ -47,8 +47,11 @@ class Assembly:
     balances: Balances
     guard: SpendGuard
     saves: Saves
+    guarded: Guarded
     tools: Sequence[tuple[frozenset[str], Tool]]
     """Every tool, with the providers whose own endpoint serves it too."""
+    renderer: Tools
+    """How a result reads to a client (a task's result is rendered like the tool's)."""
     sweeper: OrphanSweeper
     """Takes over the jobs of replicas that died."""
 
@@ -130,6 +133,7 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         balances=balances,
         sandbox=runtime.sandbox,
         redactor=runtime.redactor,
+        ask=runtime.tasks.ask,
     )
     handles = Handles(
         providers=providers,
@@ -194,7 +198,9 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         balances=balances,
         guard=guard,
         saves=saves,
+        guarded=guarded,
         tools=served,
+        renderer=tools,
         sweeper=OrphanSweeper(
             store=runtime.store,
             leases=runtime.leases,

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import anyio
+from mcp_types import InputRequests, InputResponses
 
 from providers.base import Completed, Operation, OperationContext, OperationInput, Provider, Submitted
 from server.artifacts import Files
-from server.background import BackgroundRuns
+from server.background import BackgroundRuns, LocalRun
 from server.callers import Caller
 from server.clock import Clock
 from server.config import JobSettings
 from server.credits import Balances
-from server.errors import GenmcpError, SubmitUnknown, UpstreamError
+from server.errors import GenmcpError, InvalidInput, SubmitUnknown, UpstreamError
 from server.inputs import ImageInputs
 from server.jobs import JobRecord
 from server.leases import Leases
@@ -30,11 +33,22 @@ from server.results import ErrorInfo, ToolResult
 from server.store.base import Store
 from server.views import job_result
 
-__all__ = ["Calls"]
+__all__ = ["Ask", "Calls", "Started"]
 
 log = logging.getLogger("genmcp.calls")
 
 _ADAPTER_FAILED = "genmcp failed while reading the provider's answer."
+
+Ask = Callable[[str, InputRequests], Awaitable[InputResponses]]
+"""`(job id, questions)` → the caller's answers: how a background call asks the person following its job."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """A job an operation started, and its background run when this process runs the call itself."""
+
+    job: JobRecord
+    run: LocalRun | None = None
 
 
 class Calls:
@@ -54,7 +68,10 @@ class Calls:
         balances: Balances,
         sandbox: bool,
         redactor: Redactor,
+        ask: Ask | None = None,
     ) -> None:
+        self.ask = ask
+        """How a background call run as an MCP task asks the person following it (None: such calls cannot ask)."""
         self.store = store
         self.leases = leases
         self.poller = poller
@@ -84,22 +101,53 @@ class Calls:
     ) -> ToolResult:
         """Run one operation: a read answers directly; a spend is registered, submitted once, then awaited."""
         deadline = self.clock.now() + self.budget(wait)
+        started = await self.start(provider, operation, args, caller=caller, deadline=deadline)
+        if isinstance(started, ToolResult):
+            return started
+        return await self.follow(started, provider, deadline, progress)
+
+    async def start(
+        self,
+        provider: Provider,
+        operation: Operation[OperationInput],
+        args: OperationInput,
+        *,
+        caller: Caller,
+        deadline: float,
+        as_task: bool = False,
+    ) -> ToolResult | Started:
+        """Begin one operation without waiting for its job: a read that answers at once is its result; anything else
+        is its registered job (a spend is written before its request and sent once; a blocking call runs in the
+        background, returned once it sent its request or — `as_task`, followed by a client that can be asked —
+        once it asks its caller something)."""
         await provider.client.breaker.admit(provider.check)
         if operation.blocking:
-            return await self._run_blocking(provider, operation, args, deadline, progress, caller)
+            return await self._start_blocking(provider, operation, args, caller, self.ask if as_task else None)
         context = OperationContext(inputs=self.inputs, files=self.files, deadline=deadline)
         if operation.kind == "spend":
-            job = await self._submit(provider, operation, args, context, caller)
-        else:
-            outcome = await operation.handler(args, context)
-            if isinstance(outcome, Completed):
-                return self._completed(provider, operation, outcome)
-            job = await self._register(provider, operation, outcome, caller)
+            return Started(await self._submit(provider, operation, args, context, caller))
+        outcome = await operation.handler(args, context)
+        if isinstance(outcome, Completed):
+            return self._completed(provider, operation, outcome)
+        return Started(await self._register(provider, operation, outcome, caller))
+
+    async def follow(
+        self, started: Started, provider: Provider, deadline: float, progress: ProgressFn | None = None
+    ) -> ToolResult:
+        """Wait for a job just started until it finishes or `deadline` passes; its result, or `running` with its
+        handle. A blocking call that failed within the budget answers like any failed call (and keeps no record when
+        nothing was spent)."""
+        job, run = started.job, started.run
         if job.status == "running":
-            job = await self.poller.wait(job, provider, deadline, progress, just_submitted=True)
-        return job_result(
-            job, await self.finish_related(job, provider, deadline), reports_credits=provider.reports_credits
-        )
+            job = await self.poller.wait(job, provider, deadline, progress, just_submitted=run is None)
+        if run is None:
+            related = await self.finish_related(job, provider, deadline)
+            return job_result(job, related, reports_credits=provider.reports_credits)
+        if job.finished and run.error is not None:
+            if run.error.charged is False and not isinstance(run.error, SubmitUnknown):
+                await self.store.delete(job.id)
+            raise run.error
+        return job_result(job, reports_credits=provider.reports_credits)
 
     def _new_record(
         self, provider: Provider, operation: Operation[OperationInput], caller: str | None, key_ref: str | None
@@ -116,16 +164,15 @@ class Calls:
             sandbox=self.sandbox,
         )
 
-    async def _run_blocking(
+    async def _start_blocking(
         self,
         provider: Provider,
         operation: Operation[OperationInput],
         args: OperationInput,
-        deadline: float,
-        progress: ProgressFn | None,
         caller: Caller,
-    ) -> ToolResult:
-        """A synchronous provider call run in the background: answered now if it finishes within the budget."""
+        ask: Ask | None,
+    ) -> Started:
+        """A synchronous provider call run in the background, returned once it sent its first request (or asked)."""
         job = self._new_record(provider, operation, caller.name, caller.key_ref(provider.name)).running_here(
             secrets.token_urlsafe(12),
             owner=self.runs.owner,
@@ -134,8 +181,22 @@ class Calls:
         )
         await self.leases.create(job)  # renewed while the call runs; expires (→ interrupted) if this replica dies
         ready = anyio.Event()
+
+        async def asking(questions: InputRequests) -> InputResponses:
+            if ask is None:
+                raise InvalidInput(
+                    f"{provider.title} {operation.name} needs to ask you something while it runs; call it from a "
+                    "client that follows it as an MCP task (io.modelcontextprotocol/tasks)."
+                )
+            ready.set()  # waiting for an answer: the call can hand back the job now
+            return await ask(job.id, questions)
+
         context = OperationContext(
-            inputs=self.inputs, files=self.files, deadline=self.clock.now() + operation.max_seconds, sending=ready.set
+            inputs=self.inputs,
+            files=self.files,
+            deadline=self.clock.now() + operation.max_seconds,
+            sending=ready.set,
+            ask=asking,
         )
 
         async def attempt() -> GenmcpError | None:
@@ -144,16 +205,19 @@ class Calls:
                 if not isinstance(outcome, Completed):
                     raise UpstreamError(f"{provider.title} {operation.name} answered a job instead of its result.")
             except GenmcpError as exc:
-                await self.store.save(job.failed(ErrorInfo.of(exc), self.clock.wall()))
+                error = ErrorInfo.of(exc)
+                await self._finish_local(job, lambda current: current.failed(error, self.clock.wall()))
                 return exc
             except Exception:
                 log.exception("%s %s failed unexpectedly", provider.name, operation.name)
                 unknown = SubmitUnknown(_ADAPTER_FAILED, charged=None)
-                await self.store.save(job.failed(ErrorInfo.of(unknown), self.clock.wall()))
+                await self._finish_local(
+                    job, lambda current: current.crashed_with(ErrorInfo.of(unknown), self.clock.wall())
+                )
                 return unknown
             finally:
                 ready.set()
-            await self.store.save(job.completed(outcome, self.clock.wall()))
+            await self._finish_local(job, lambda current: current.completed(outcome, self.clock.wall()))
             return None
 
         async def work() -> GenmcpError | None:
@@ -166,14 +230,13 @@ class Calls:
         # Until the call sends its first request it costs nothing and its inputs may still be refused: wait for that
         # (inputs are checked and fetched with their own time limit) so a refused input is an error, not `running`.
         await self.clock.wait_for(ready, self.inputs.settings.fetch_timeout + 5)
-        job = await self.store.get(job.id) or job
-        job = await self.poller.wait(job, provider, deadline, progress)
-        if job.finished and run.error is not None:
-            # Failed within the budget: answer like any failed call (and keep no record if nothing was spent).
-            if run.error.charged is False and not isinstance(run.error, SubmitUnknown):
-                await self.store.delete(job.id)
-            raise run.error
-        return job_result(job, reports_credits=provider.reports_credits)
+        return Started(await self.store.get(job.id) or job, run)
+
+    async def _finish_local(self, job: JobRecord, finish: Callable[[JobRecord], JobRecord]) -> None:
+        """Record the end of a background call, unless it was cancelled meanwhile (while it waited for an answer)."""
+        current = await self.store.get(job.id) or job
+        if current.status != "cancelled":
+            await self.store.save(finish(current))
 
     async def _submit(
         self,
@@ -215,7 +278,7 @@ class Calls:
                 raise
             except Exception:
                 # An adapter bug after the POST may hide an accepted job: say so rather than pretend it failed.
-                await self._record_failure(job, SubmitUnknown(_ADAPTER_FAILED, charged=None))
+                await self._record_failure(job, SubmitUnknown(_ADAPTER_FAILED, charged=None), crashed=True)
                 raise
             if isinstance(outcome, Completed):
                 job = job.completed(outcome, self.clock.wall())
@@ -233,12 +296,13 @@ class Calls:
             await self.balances.remember(provider.name, job.credits)
         return job
 
-    async def _record_failure(self, job: JobRecord, exc: GenmcpError) -> None:
+    async def _record_failure(self, job: JobRecord, exc: GenmcpError, *, crashed: bool = False) -> None:
         if exc.charged is False and not isinstance(exc, SubmitUnknown):
             # Refused before anything was spent: not a job, nothing to keep.
             await self.store.delete(job.id)
             return
-        await self.store.save(job.failed(ErrorInfo.of(exc), self.clock.wall()))
+        error, now = ErrorInfo.of(exc), self.clock.wall()
+        await self.store.save(job.crashed_with(error, now) if crashed else job.failed(error, now))
 
     def _accepted(self, job: JobRecord, provider: Provider, outcome: Submitted) -> JobRecord:
         return job.submitted(outcome, self.clock.wall(), default_interval=provider.poll_interval)

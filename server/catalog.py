@@ -13,7 +13,7 @@ from pydantic import Field, create_model
 
 from providers.base import Operation, OperationInput, Provider
 from server.budget import SpendGuard
-from server.calls import Calls
+from server.calls import Calls, Started
 from server.config import JobSettings
 from server.credits import Balances
 from server.guarded import Guarded, SaveAsk
@@ -84,17 +84,27 @@ class Catalog:
             else operation.input_model
         )
 
-        async def answer(args: OperationInput, call: Call) -> ToolResult | InputRequiredResult:
-            wait: float | None = getattr(args, "wait", None) if spends else None
+        async def begin(
+            args: OperationInput, call: Call, *, as_task: bool
+        ) -> ToolResult | InputRequiredResult | Started:
             save_to: str | None = getattr(args, "save_to", None)
             return await self.guarded.run(
                 provider,
                 operation,
                 operation_arguments(operation, args),
-                wait=wait,
+                wait=getattr(args, "wait", None) if spends else None,
                 call=call,
                 save=SaveAsk(save_to, bool(getattr(args, "overwrite", False))) if save_to is not None else None,
+                as_task=as_task,
             )
+
+        async def answer(args: OperationInput, call: Call) -> ToolResult | InputRequiredResult:
+            answered = await begin(args, call, as_task=False)
+            assert not isinstance(answered, Started), "only a task's call is handed back started"
+            return answered
+
+        async def start(args: OperationInput, call: Call) -> ToolResult | InputRequiredResult | Started:
+            return await begin(args, call, as_task=True)
 
         title = f"{provider.title}: {operation.title}"
         return ToolSpec(
@@ -115,6 +125,7 @@ class Catalog:
             ),
             answer=answer,
             endpoints=frozenset({provider.name}),
+            start=start if spends or operation.blocking else None,
         )
 
     def poll(self) -> ToolSpec[Any]:

@@ -22,11 +22,16 @@ from server.errors import ConfigError, GenmcpError
 from server.redaction import RedactingFilter, Redactor
 
 if TYPE_CHECKING:
+    from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
     from server.app import Runtime
 
 __all__ = ["main"]
 
 log = logging.getLogger("genmcp")
+
+_START_ANYWAY = 5.0
+"""Seconds after which a stdio runtime starts even if no client has said anything (its jobs go on)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,14 +136,32 @@ async def _serve(settings: Settings, stdio: bool) -> None:
     await uvicorn.Server(config).serve()
 
 
+_HANDSHAKE = frozenset({"initialize", "server/discover"})
+
+
 async def _serve_stdio(runtime: Runtime) -> None:
-    """Answer on stdin/stdout at once while the runtime starts beside it (requests that need it wait for it)."""
-    done = anyio.Event()
+    """Answer on stdin/stdout at once; the runtime starts once the handshake is answered (or at the first message
+    that needs it), so its adapters are not assembled while the client waits for `initialize`. Requests that need
+    the runtime wait for it."""
+    wanted = anyio.Event()
+
+    async def first_answer(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method not in _HANDSHAKE:
+            wanted.set()
+            return await call_next(ctx)
+        try:
+            return await call_next(ctx)
+        finally:
+            wanted.set()
 
     async def live() -> None:
+        with anyio.move_on_after(_START_ANYWAY):
+            await wanted.wait()
         async with runtime:
             await done.wait()
 
+    done = anyio.Event()
+    runtime.mcp.middleware.append(first_answer)
     async with anyio.create_task_group() as group:
         group.start_soon(live)
         try:

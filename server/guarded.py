@@ -18,7 +18,7 @@ from providers.base import Operation, OperationInput, Provider
 from server.artifacts import Files, artifact_id_from
 from server.budget import SpendGuard
 from server.callers import Caller
-from server.calls import Calls
+from server.calls import Calls, Started
 from server.errors import ConfirmationRequired, Declined, GenmcpError, InvalidInput
 from server.handles import Handles
 from server.jobs import JobStore
@@ -26,6 +26,7 @@ from server.questions import Asking, Questions
 from server.results import Asset, ErrorInfo, ToolResult
 from server.saving import Saves, Target
 from server.tools import Call
+from server.views import job_result
 
 __all__ = ["Guarded", "SaveAsk"]
 
@@ -87,8 +88,14 @@ class Guarded:
         wait: float | None,
         call: Call,
         save: SaveAsk | None,
-    ) -> ToolResult | InputRequiredResult:
-        """One provider operation: budget and confirmation first, then the call, then its spend and its files."""
+        as_task: bool = False,
+    ) -> ToolResult | InputRequiredResult | Started:
+        """One provider operation: budget and confirmation first, then the call, then its spend and its files.
+
+        `as_task` (the MCP task path): the job is handed back once it started instead of being awaited — a job that
+        finished at once still answers its result — and its spend and saves are settled when the task's result is
+        read (`finished`)."""
+
         spends = operation.kind == "spend"
         tool = f"{provider.name}_{operation.name}"
         estimate = operation.estimated_cost(args) if spends else 0.0
@@ -114,18 +121,47 @@ class Guarded:
             raise Declined(f"You declined {tool}: nothing was sent to {provider.title} and no credits were spent.")
         reservation = await self.guard.reserve(provider, tool, estimate, call.caller) if spends else None
         try:
-            result = await self.calls.run(
-                provider, operation, args, wait=wait, progress=call.progress, caller=call.caller
-            )
+            sent = await self._send(provider, operation, args, wait=wait, call=call, as_task=as_task)
         except GenmcpError as exc:
             if reservation is not None:
                 await self.guard.failed(reservation, exc)
             raise
+        # A started job is settled (and saved) as it stands now: running, tied to its job.
+        result = (
+            sent if isinstance(sent, ToolResult) else job_result(sent.job, reports_credits=provider.reports_credits)
+        )
         if reservation is not None:
             await self.guard.settle(reservation, result)
         if target is not None and save is not None:
             result = await self.saves.deliver(result, target, overwrite=save.overwrite, caller=call.caller)
-        return result
+        return result if isinstance(sent, ToolResult) else sent
+
+    async def _send(
+        self,
+        provider: Provider,
+        operation: Operation[OperationInput],
+        args: OperationInput,
+        *,
+        wait: float | None,
+        call: Call,
+        as_task: bool,
+    ) -> ToolResult | Started:
+        if not as_task:
+            return await self.calls.run(
+                provider, operation, args, wait=wait, progress=call.progress, caller=call.caller
+            )
+        now = self.calls.clock.now()
+        began = await self.calls.start(provider, operation, args, caller=call.caller, deadline=now, as_task=True)
+        if isinstance(began, ToolResult) or not began.job.finished:
+            return began
+        return await self.calls.follow(began, provider, now)
+
+    async def finished(self, result: ToolResult) -> ToolResult:
+        """A job's result once it has finished — read by `poll` or as a task's result: what it really cost is
+        counted, and the saves waiting for it are written (each once)."""
+        await self.guard.settle_job(result)
+        waiting = await self.saves.settle(result)
+        return result.model_copy(update={"saved": waiting}) if waiting is not None else result
 
     async def poll(
         self, handle: str, *, wait: float | None, call: Call, save: SaveAsk | None
@@ -137,12 +173,12 @@ class Guarded:
             if isinstance(prepared, InputRequiredResult):
                 return prepared
             target = prepared[0]
-        result = await self.handles.poll(handle, wait=wait, progress=call.progress, caller=call.caller)
-        await self.guard.settle_job(result)
-        waiting = await self.saves.settle(result)
+        result = await self.finished(
+            await self.handles.poll(handle, wait=wait, progress=call.progress, caller=call.caller)
+        )
         if target is not None and save is not None:
             return await self.saves.deliver(result, target, overwrite=save.overwrite, caller=call.caller)
-        return result.model_copy(update={"saved": waiting}) if waiting is not None else result
+        return result
 
     async def save(
         self, *, job: str | None, asset: str | None, save: SaveAsk, call: Call

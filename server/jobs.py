@@ -1,15 +1,16 @@
 """The job registry: every paid job, written before its upstream request and kept until it finishes.
 
 `JobRecord` changes state only through its typed transitions (`submitted`, `running_here`, `observed`, `completed`,
-`failed`, `submit_lost`, `interrupted`), each returning the new record. `JobStore` is the small transactional
-interface of the registry; its backends (SQLite, PostgreSQL) and what else they hold are `server.store`. The store
-keeps records; what a record says to a person is decided here.
+`failed`, `submit_lost`, `interrupted`, and for a job that asks its caller something: `asking`, `answered`,
+`took_answers`, `cancelled_unsent`), each returning the new record. `JobStore` is the small transactional interface of
+the registry; its backends (SQLite, PostgreSQL) and what else they hold are `server.store`. The store keeps records;
+what a record says to a person is decided here.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -69,6 +70,13 @@ class JobRecord(BaseModel):
     """Handles of the other jobs the same request started; polling this one finishes them too."""
     part_of: str | None = None
     """The handle of the job whose request started this one."""
+    crashed: bool = False
+    """genmcp itself failed while running the call (its process died, or a bug): not the provider's answer. A client
+    following the job as an MCP task sees this as a protocol-level failure."""
+    input_requests: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Questions the job's work waits on (MCP input requests, e.g. `elicitation/create`), by key."""
+    input_responses: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Answers that arrived for those questions and that the work has not taken yet, by key."""
 
     @property
     def handle(self) -> str | None:
@@ -130,13 +138,44 @@ class JobRecord(BaseModel):
         status: JobStatus = "submit_unknown" if error.code == "submit_unknown" else "failed"
         return self._with(now, status=status, error=error)
 
+    def crashed_with(self, error: ErrorInfo, now: float) -> JobRecord:
+        """genmcp failed unexpectedly while running the call (a bug): it may have started all the same."""
+        return self.failed(error, now).model_copy(update={"crashed": True})
+
     def submit_lost(self, now: float) -> JobRecord:
         """Its process died while sending the request: it may have started, and it is never sent again."""
-        return self._with(now, status="submit_unknown", error=SUBMIT_LOST)
+        return self._with(now, status="submit_unknown", error=SUBMIT_LOST, crashed=True)
 
     def interrupted(self, now: float) -> JobRecord:
         """The process running this call itself died: it may have reached the provider."""
-        return self._with(now, status="interrupted", error=INTERRUPTED)
+        return self._with(now, status="interrupted", error=INTERRUPTED, crashed=True)
+
+    def asking(self, requests: Mapping[str, dict[str, Any]], now: float) -> JobRecord:
+        """The work waits for the caller to answer these questions (keys never reused within one job)."""
+        return self._with(now, input_requests={**self.input_requests, **requests})
+
+    def answered(self, responses: Mapping[str, dict[str, Any]], now: float) -> JobRecord:
+        """Answers arrived; only those to questions still open are kept (others are ignored, as MCP asks)."""
+        kept = {key: value for key, value in responses.items() if key in self.input_requests}
+        return self._with(
+            now,
+            input_requests={key: value for key, value in self.input_requests.items() if key not in kept},
+            input_responses={**self.input_responses, **kept},
+        )
+
+    def took_answers(self, keys: Sequence[str], now: float) -> JobRecord:
+        """The work took these answers."""
+        return self._with(now, input_responses={k: v for k, v in self.input_responses.items() if k not in keys})
+
+    def cancelled_unsent(self, now: float) -> JobRecord:
+        """Cancelled while it waited for an answer, before any request was sent: nothing was spent."""
+        return self._with(
+            now,
+            status="cancelled",
+            input_requests={},
+            input_responses={},
+            credits=CreditsInfo(charged=0.0, refunded=False),
+        )
 
     def observed(self, update: JobUpdate, now: float) -> JobRecord:
         """The record after one observation of the job upstream (a poll or a cancel)."""

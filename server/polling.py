@@ -74,9 +74,10 @@ class Poller:
         """Poll `job` until it finishes or `deadline` (monotonic, on the clock) passes; return the latest record.
 
         A transient poll failure is retried with capped backoff until the deadline. A permanent one (auth, not
-        found) is raised and leaves the record as it was. A job `just_submitted` is first looked at after one
-        interval (it cannot be done yet); a job being resumed is looked at at once. Only while this replica holds
-        the job's lease does it poll upstream; otherwise it follows the record (see the module's doc).
+        found) is raised and leaves the record as it was. A record another writer finished meanwhile is returned as it
+        is. A job `just_submitted` is first looked at after one interval (it cannot be done yet); a job being resumed
+        is looked at at once. Only while this replica holds the job's lease does it poll upstream; otherwise it
+        follows the record (see the module's doc).
         """
         assert job.upstream_id is not None, "only submitted jobs can be polled"
         reporter = _ProgressReporter(progress, self.clock) if progress is not None else None
@@ -149,7 +150,13 @@ class Poller:
                 log.info("poll of %s failed (%s); next in %.1f s", job.handle, error or "cut off", delay)
             else:
                 failures = 0
-                job = job.observed(update, self.clock.wall())
+                # Applied to the record as stored now, not to this wait's copy: another writer (a cancel, another
+                # client following the job) may have changed it meanwhile, and its facts must not be lost.
+                current = await self.store.get(job.id) or job
+                if current.finished:
+                    job = current
+                    break
+                job = current.observed(update, self.clock.wall())
                 await self.store.save(job)
                 if reporter is not None:
                     await reporter.report(job, update)

@@ -25,6 +25,7 @@ from starlette.requests import Request
 
 from providers.base import Operation, OperationInput, Provider
 from server.callers import Caller
+from server.calls import Started
 from server.errors import GenmcpError, InvalidInput
 from server.limits import CallLimits
 from server.polling import ProgressFn
@@ -35,6 +36,7 @@ from server.results import ErrorInfo, ToolResult, render
 
 __all__ = [
     "KIND_META",
+    "Began",
     "Call",
     "GenmcpTool",
     "StrictArguments",
@@ -69,6 +71,11 @@ class Call:
 
 Answer = Callable[[ArgsT, Call], Awaitable[BaseModel | InputRequiredResult]]
 """Produces the tool's result — or, for a 2026 client that must answer questions first, an `InputRequiredResult`."""
+Start = Callable[[ArgsT, Call], Awaitable["ToolResult | InputRequiredResult | Started"]]
+"""Begins a call without waiting for its job: the result when it answered at once (or the questions to answer
+first), else the job it started."""
+Began = CallToolResult | InputRequiredResult | Started
+"""What beginning a call gives the MCP task path: an answer to send as it is, or the started job to follow."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class ToolSpec(Generic[ArgsT]):
         answer: Produces the result (a `ToolResult` is rendered with links and a preview; other results as text).
         text: How a non-`ToolResult` answer reads as text.
         endpoints: The providers whose own endpoint (`/mcp/<provider>`) serves this tool too.
+        start: For a tool whose job can outlast a call: begins it without waiting (a client following MCP tasks
+            gets the job as a task instead of a bounded wait).
     """
 
     name: str
@@ -96,6 +105,7 @@ class ToolSpec(Generic[ArgsT]):
     answer: Answer[ArgsT]
     text: Callable[[Any], str] | None = None
     endpoints: frozenset[str] = frozenset()
+    start: Start[ArgsT] | None = None
 
 
 class _NoArguments(ArgModelBase):
@@ -111,11 +121,16 @@ def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 class GenmcpTool(Tool):
-    """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders)."""
+    """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders).
+
+    `begin`, for a tool whose job can outlast a call, starts the call without waiting for its job (the MCP task path,
+    `server.tasks.extension`): through the same validation, caller, limits, budget and questions as `invoke`.
+    """
 
     invoke: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[CallToolResult | InputRequiredResult]] = Field(
         exclude=True
     )
+    begin: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[Began]] | None = Field(default=None, exclude=True)
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
@@ -161,7 +176,7 @@ class Tools:
         self.scope_guard = scope_guard
         """Refuses a call whose kind the caller's OAuth token was not granted (built-in authorization server)."""
 
-    def _scrub(self, model: ModelT) -> ModelT:
+    def scrub(self, model: ModelT) -> ModelT:
         # Upstream text can echo a key back to us; nothing leaves without passing the redactor.
         return type(model).model_validate_json(self.redact(model.model_dump_json()))
 
@@ -175,19 +190,25 @@ class Tools:
             sandbox=sandbox,
         )
         log.info("%s failed: %s", spec.name, exc.code)
-        return render(self._scrub(result))
+        return render(self.scrub(result))
+
+    async def result(self, answer: ToolResult) -> CallToolResult:
+        """A result as the client sees it: scrubbed, with links and at most one preview."""
+        return render(self.scrub(answer), await self.previews.of(answer))
 
     async def _rendered(self, spec: ToolSpec[Any], answer: BaseModel) -> CallToolResult:
         if isinstance(answer, ToolResult):
-            return render(self._scrub(answer), await self.previews.of(answer))
-        clean = self._scrub(answer)
+            return await self.result(answer)
+        clean = self.scrub(answer)
         text = spec.text(clean) if spec.text is not None else clean.model_dump_json()
         return CallToolResult(content=[TextContent(text=text)], structured_content=clean.model_dump(mode="json"))
 
     def tool(self, spec: ToolSpec[ArgsT], *, sandbox: bool) -> GenmcpTool:
         """The served tool for a spec."""
 
-        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult | InputRequiredResult:
+        async def guarded(
+            arguments: dict[str, Any], context: Context[Any, Any], answer: Start[ArgsT] | Answer[ArgsT]
+        ) -> BaseModel | Started | CallToolResult | InputRequiredResult:
             try:
                 if self.scope_guard is not None:
                     self.scope_guard(spec.kind)
@@ -196,16 +217,28 @@ class Tools:
                 call = Call(caller=caller, progress=_progress_sender(context), questions=Questions(context))
                 with caller.keys_in_scope():
                     async with self.limits.admit(caller.bucket):
-                        answer = await spec.answer(args, call)
+                        return await answer(args, call)
             except GenmcpError as exc:
                 return self.failure(spec, exc, sandbox=sandbox)
-            if isinstance(answer, InputRequiredResult):
+
+        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult | InputRequiredResult:
+            answer = await guarded(arguments, context, spec.answer)
+            if isinstance(answer, CallToolResult | InputRequiredResult):
                 return answer
+            assert not isinstance(answer, Started), "an answer function returns results"
             return await self._rendered(spec, answer)
+
+        async def begin(arguments: dict[str, Any], context: Context[Any, Any]) -> Began:
+            assert spec.start is not None
+            started = await guarded(arguments, context, spec.start)
+            if isinstance(started, CallToolResult | InputRequiredResult | Started):
+                return started
+            return await self._rendered(spec, started)
 
         return GenmcpTool(
             fn=invoke,
             invoke=invoke,
+            begin=begin if spec.start is not None else None,
             name=spec.name,
             title=spec.title,
             description=spec.description,

@@ -18,7 +18,8 @@ from tests.harness.postgres import PostgresServer
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 110
 SECTIONS = ["latency", "jobs", "longpoll", "startup"]
-"""Run together; the replicas section (it needs PostgreSQL) runs on its own, each within the suite's time limit."""
+"""Run together; the replicas section (it needs PostgreSQL) and the following section run on their own, each within
+the suite's time limit."""
 
 
 def _run_quick(
@@ -110,3 +111,19 @@ def test_quick_replicas_section_compares_the_stores(tmp_path: Path, postgres: Po
     assert hosted["requests_per_job"] == single["requests_per_job"]  # no extra polls from replicas
     for call in ("poll", "credits"):
         assert _finite_positive(section["data"]["latency_ratio_p50"][call])
+
+
+def test_quick_following_section_compares_tasks_with_poll(tmp_path: Path) -> None:
+    _, results, _ = _run_quick(tmp_path, ["following"])
+    (section,) = results["sections"]
+    assert section["key"] == "following"
+    assert not section["skipped"], section["skipped"]
+    ways = {way["name"]: way for way in section["data"]["ways"]}
+    assert set(ways) == {"poll", "task + notifications", "task + eager tasks/get"}
+    for way in ways.values():
+        assert way["completed"] == section["data"]["jobs_per_way"], way["failures"]
+        assert _finite_positive(way["api_requests_per_job"])
+        assert math.isfinite(way["delay_p95"])
+    # However often the eager client asks genmcp, its jobs cost upstream what the others' do.
+    assert ways["task + eager tasks/get"]["client_requests_per_job"] > ways["poll"]["client_requests_per_job"]
+    assert ways["task + eager tasks/get"]["api_requests_per_job"] <= ways["poll"]["api_requests_per_job"]

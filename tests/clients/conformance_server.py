@@ -1,17 +1,18 @@
-"""genmcp as shipped, plus the fixtures the MCP conformance suite calls — for the conformance run only.
+"""genmcp as shipped, plus the fixtures the MCP conformance suites call — for the conformance runs only.
 
 `python tests/clients/conformance_server.py --port N` builds the real `Runtime` in sandbox mode (settings from the
-environment, like `genmcp serve --sandbox`), registers a test-only "conformance" provider of fixture tools,
-resources and prompts (`test_simple_text`, `test://static-text`, `test_simple_prompt`, …) on the runtime's MCP
-server, and serves `runtime.http_app()` with uvicorn on 127.0.0.1:N exactly as `genmcp serve` does. Everything
-the suite checks besides those fixtures — transport, sessions, DNS-rebinding protection, error mapping, progress
-delivery, capabilities, tools/list with genmcp's own tools — is the product's.
+environment, like `genmcp serve --sandbox`) with one more, test-only provider (`conformance_tasks.Fixtures`: the
+task fixtures, run through genmcp's job registry, watchers and Tasks extension), registers the fixture tools,
+resources and prompts (`test_simple_text`, `test://static-text`, `test_simple_prompt`, … here; the 2026-07-28 ones in
+`conformance_2026`) on the runtime's MCP server, and serves `runtime.http_app()` with uvicorn on 127.0.0.1:N exactly
+as `genmcp serve` does. Everything the suites check besides those fixtures — transport, sessions and the stateless
+protocol, DNS-rebinding protection, error mapping, progress delivery, capabilities, tools/list with genmcp's own
+tools, completions, subscriptions, the Tasks extension — is the product's.
 
-The fixtures follow the suite's published requirements for each scenario (see
-`npx @modelcontextprotocol/conformance list --server`); they exist only here, never in genmcp's tool list.
-Nothing here adds a capability or transport option genmcp does not have (no logging/setLevel, resources/subscribe
-or completion handler, no SSE event store): the suite's cases for those fail and are listed, with why, in
-`expected_failures.txt`.
+The fixtures follow the suites' published requirements for each scenario (`conformance list --server`); they exist
+only here, never in genmcp's tool list. Nothing here adds a capability or transport option genmcp does not have (no
+logging/setLevel, no SSE event store): the suites' cases for those fail and are listed, with why, in
+`expected_failures.txt` (2025-11-25) and `expected_failures_2026.txt` (2026-07-28).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -42,10 +45,13 @@ from mcp_types import (
     TextResourceContents,
 )
 from pydantic import BaseModel, Field
+from starlette.applications import Starlette
 
 from providers import PROVIDERS
 from server.app import Runtime, require_safe_bind
 from server.config import Settings, load_settings
+from tests.clients.conformance_2026 import register_2026_fixtures
+from tests.clients.conformance_tasks import Fixtures, register_fixtures_provider
 
 __all__ = ["main", "register_conformance_fixtures"]
 
@@ -60,12 +66,27 @@ JSON_SCHEMA_2020_12: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "$defs": {
-        "address": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}},
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        },
     },
-    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
     "additionalProperties": False,
 }
-"""The input schema the json-schema-2020-12 case expects to find verbatim in tools/list."""
+"""The input schema the json-schema-2020-12 case expects to find verbatim in tools/list (with the SEP-2106 keywords
+the 2026-07-28 suite checks too: `$anchor`, `allOf`/`anyOf`, `if`/`then`/`else`)."""
 FIXTURE_TOOLS = frozenset(
     {
         "test_simple_text",
@@ -367,11 +388,23 @@ def _configure_logging(settings: Settings) -> None:
 
 async def _serve(settings: Settings) -> None:
     require_safe_bind(settings)
-    runtime = Runtime(settings, PROVIDERS)
+    runtime = Runtime(settings, [*PROVIDERS, Fixtures])
     register_conformance_fixtures(runtime.mcp)
+    register_2026_fixtures(runtime.mcp)
     log.info("%s; plus the conformance fixtures", runtime.describe())
+    app = runtime.http_app()
+    assert isinstance(app, Starlette), "the conformance server runs without inbound auth"
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
+        async with started(starlette):
+            register_fixtures_provider(runtime)  # the runtime has built its tools; requests are not served yet
+            yield
+
+    app.router.lifespan_context = lifespan
     config = uvicorn.Config(
-        runtime.http_app(),
+        app,
         host=settings.server.host,
         port=settings.server.port,
         log_config=None,

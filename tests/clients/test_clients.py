@@ -1,6 +1,7 @@
 """genmcp against MCP clients nobody here wrote: the official TypeScript SDK client, the MCP Inspector CLI and the
-official MCP conformance suite, all run with the Node 22 that `tests/clients/install.sh` installs from the npm
-registry into `tests/clients/node_modules` (pinned in `package-lock.json`).
+official MCP conformance suite (0.1.16 for 2025-11-25, 0.2.0-alpha.12 — npm alias `conformance-2026` — for
+2026-07-28), all run with the Node 22 that `tests/clients/install.sh` installs from the npm registry into
+`tests/clients/node_modules` (pinned in `package-lock.json`).
 
 Without `tests/clients/node_modules` these tests skip, saying so, except under CI (`CI` set), where they fail: CI
 must run them, never skip them silently.
@@ -37,6 +38,8 @@ CONFORMANCE = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / 
 """The pinned suite's entry point (by path: the authorization-server suite, installed under the alias
 `conformance-auth`, declares the same `conformance` command)."""
 EXPECTED_FAILURES = HERE / "expected_failures.txt"
+EXPECTED_FAILURES_2026 = HERE / "expected_failures_2026.txt"
+REPO = HERE.parent.parent
 PROVIDER_TOOLS = {
     "cosmiq_create",
     "masko_create_project",
@@ -165,8 +168,8 @@ def conformance_server(node: Path, tmp_path: Path) -> Iterator[GenmcpProcess]:
     """tests/clients/conformance_server.py (genmcp's runtime plus the suite's fixtures) on a free loopback port."""
     workdir = tmp_path / "conformance-server"
     port = free_port()
-    command = [sys.executable, str(HERE / "conformance_server.py"), "--port", str(port)]
-    env = clean_env(workdir, **sandbox_env())
+    command = [sys.executable, "-m", "tests.clients.conformance_server", "--port", str(port)]
+    env = clean_env(workdir, **sandbox_env(PYTHONPATH=str(REPO)))
     with GenmcpProcess.start(command, port=port, workdir=workdir, env=env, name="conformance") as server:
         yield server
 
@@ -260,6 +263,7 @@ class Outcome:
     passed: int = 0
     failed: int = 0
     warnings: int = 0
+    skipped: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -288,36 +292,79 @@ def read_outcomes(results: Path) -> dict[str, Outcome]:
             elif status == "WARNING":
                 outcome.warnings += 1
                 outcome.problems.append(f"{check.get('id')} (warning): {check.get('errorMessage')}")
+            elif status == "SKIPPED":
+                outcome.skipped += 1
     return outcomes
 
 
-def server_scenarios(node: Path, home: Path) -> list[str]:
-    """Every server scenario the pinned suite has (`conformance list --server`)."""
-    finished = run([node, CONFORMANCE, "list", "--server"], timeout=60, env=node_env(home))
-    assert finished.returncode == 0, finished.report()
-    scenarios = re.findall(r"^\s+- (\S+)", finished.stdout, re.M)
-    assert scenarios, finished.report()
-    return scenarios
+@dataclass(frozen=True)
+class Suite:
+    """One pinned conformance suite and how genmcp is measured with it."""
+
+    revision: str
+    entry: Path
+    """The suite's CLI (the package's `dist/index.js`)."""
+    run_args: tuple[str, ...]
+    list_args: tuple[str, ...]
+    expected_failures: Path
+
+    def scenarios(self, node: Path, home: Path) -> tuple[list[str], list[str]]:
+        """The server scenarios a run covers: (scored, run but not scored)."""
+        finished = run([node, self.entry, *self.list_args], timeout=60, env=node_env(home))
+        assert finished.returncode == 0, finished.report()
+        listing = finished.stdout
+        scored_part, _, unscored_part = listing.partition("never scored")
+        server_part = scored_part.partition("Server scenarios")[2].partition("Client scenarios")[0]
+        scored = re.findall(r"^\s+- (\S+)", server_part or scored_part, re.M)
+        unscored = re.findall(r"^\s+- (\S+) \[server\]", unscored_part, re.M)
+        assert scored, finished.report()
+        return scored, unscored
+
+
+SUITES = {
+    "2025-11-25": Suite(
+        revision="2025-11-25",
+        entry=CONFORMANCE,
+        run_args=("--suite", "all"),
+        list_args=("list", "--server"),
+        expected_failures=EXPECTED_FAILURES,
+    ),
+    "2026-07-28": Suite(
+        revision="2026-07-28",
+        entry=NODE_MODULES / "conformance-2026" / "dist" / "index.js",
+        run_args=("--requirements", "2026-07-28"),
+        list_args=("list", "--server", "--requirements", "2026-07-28"),
+        expected_failures=EXPECTED_FAILURES_2026,
+    ),
+}
+
+
+def _count(names: list[str], failing: set[str]) -> str:
+    return f"{len([name for name in names if name not in failing])}/{len(names)}"
 
 
 @pytest.mark.timeout(CONFORMANCE_TIMEOUT + 90)
-def test_conformance_suite(node: Path, conformance_server: GenmcpProcess, tmp_path: Path) -> None:
-    """Every scenario of the official suite passes, except those in expected_failures.txt, which must still fail."""
-    expected = read_expected_failures()
+@pytest.mark.parametrize("revision", sorted(SUITES))
+def test_conformance_suite(node: Path, conformance_server: GenmcpProcess, tmp_path: Path, revision: str) -> None:
+    """Every scenario of the official suite passes, except those in its expected-failures file, which must still fail
+    (for 2026-07-28: every scored scenario and every `tasks-*` extension scenario the requirements run)."""
+    suite = SUITES[revision]
+    expected = read_expected_failures(suite.expected_failures)
     home = tmp_path / "home"
-    scenarios = server_scenarios(node, home)
+    scored, unscored = suite.scenarios(node, home)
+    scenarios = scored + unscored
     baseline = tmp_path / "baseline.yml"
-    baseline.write_text("server:\n" + "".join(f"  - {case}\n" for case in sorted(expected)), encoding="utf-8")
+    listed = "".join(f"\n  - {case}" for case in sorted(expected))
+    baseline.write_text(f"server:{listed or ' []'}\n", encoding="utf-8")
     results = tmp_path / "results"
     finished = run(
         [
             node,
-            CONFORMANCE,
+            suite.entry,
             "server",
             "--url",
             conformance_server.mcp_url,
-            "--suite",
-            "all",
+            *suite.run_args,
             "--expected-failures",
             baseline,
             "--output-dir",
@@ -334,12 +381,19 @@ def test_conformance_suite(node: Path, conformance_server: GenmcpProcess, tmp_pa
     failing = {name for name, outcome in outcomes.items() if not outcome.ok} | set(missing)
     unexpected = sorted(failing - set(expected))
     now_passing = sorted(set(expected) - failing)
-    passed_checks = sum(outcome.passed for outcome in outcomes.values())
-    failed_checks = sum(outcome.failed for outcome in outcomes.values())
-    warnings = sum(outcome.warnings for outcome in outcomes.values())
+    tasks = [name for name in scenarios if name.startswith("tasks-")]
+    others = [name for name in unscored if name not in tasks]
+    skipped = sorted(name for name, outcome in outcomes.items() if outcome.skipped and not outcome.passed)
+    checks = {
+        kind: sum(getattr(outcome, kind) for outcome in outcomes.values())
+        for kind in ("passed", "failed", "warnings", "skipped")
+    }
+    unscored_part = f"; unscored: tasks-* {_count(tasks, failing)}, others {_count(others, failing)}"
     summary = (
-        f"conformance: {len(scenarios) - len(failing)}/{len(scenarios)} scenarios passed; checks: {passed_checks} "
-        f"passed, {failed_checks} failed, {warnings} warnings; expected failures: {sorted(expected)}"
+        f"conformance {revision} ({suite.entry.parent.parent.name}): scenarios {_count(scored, failing)} passed"
+        f"{unscored_part if unscored else ''}; checks: {checks['passed']} passed, {checks['failed']} failed, "
+        f"{checks['warnings']} warnings, {checks['skipped']} skipped; skipped by the suite itself: {skipped}; "
+        f"expected failures: {sorted(expected)}"
     )
     print(summary)
     for name, outcome in sorted(outcomes.items()):
@@ -354,14 +408,16 @@ def test_conformance_suite(node: Path, conformance_server: GenmcpProcess, tmp_pa
 
     assert not unexpected, f"{summary}\nunexpected failures:\n{detail(unexpected)}\n{context}"
     assert not now_passing, (
-        f"{summary}\nlisted in {EXPECTED_FAILURES.name} but passing or unknown now (remove them): {now_passing}"
+        f"{summary}\nlisted in {suite.expected_failures.name} but passing or unknown now (remove them): {now_passing}"
     )
     # The suite's own verdict on the same baseline agrees (exit 0: no regression, no stale entry).
     assert finished.returncode == 0, f"{summary}\nthe suite disagrees with this test's reading:\n{context}"
 
 
-def test_expected_failures_file_is_well_formed() -> None:
-    """Every line of expected_failures.txt is `scenario-id  # reason`."""
-    entries = read_expected_failures()
+def test_expected_failures_files_are_well_formed() -> None:
+    """Every entry of expected_failures.txt and expected_failures_2026.txt is `scenario-id  # reason`, with a reason
+    that says something."""
+    entries = read_expected_failures(EXPECTED_FAILURES)
     assert entries
     assert all(len(reason) > 10 for reason in entries.values())
+    assert all(len(reason) > 10 for reason in read_expected_failures(EXPECTED_FAILURES_2026).values())

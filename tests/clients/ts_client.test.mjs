@@ -6,14 +6,16 @@
 // The server's sandbox jobs take GENMCP_SANDBOX__JOB_SECONDS = 12 s (Cosmiq's simulator half that): a call genmcp
 // runs itself (Cosmiq, Univers) reports progress every 5 s, so each generation lasts long enough to send some. The
 // generations run concurrently. Every result is parsed, and its structuredContent validated against the tool's
-// outputSchema, by the SDK itself.
+// outputSchema, by the SDK itself. This SDK speaks MCP 2025-11-25 (its tasks are that revision's, which genmcp does
+// not serve): it follows a job as the resource job://<handle> with resources/subscribe instead, and uses the
+// workflow prompts and completions.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const URL_ENV = process.env.GENMCP_URL;
 if (!URL_ENV) throw new Error("set GENMCP_URL to a genmcp MCP endpoint, e.g. http://127.0.0.1:8000/mcp");
@@ -173,6 +175,45 @@ describe("genmcp through the MCP TypeScript SDK client", { concurrency: true }, 
     assertCompleted(polled, "conceptviz");
     assert.equal(polled.content.job, handle);
     assertProgress(progress, "poll");
+  });
+
+  test("a job is the resource job://<handle>: a subscription hears it finish", async () => {
+    const started = await call("kolbo_generate_image", { prompt: "a red kite over dunes", wait: 0 });
+    assert.equal(started.content.status, "running", describeResult(started.result));
+    const uri = `job://${started.content.job}`;
+    const templates = await client.listResourceTemplates();
+    assert.ok(templates.resourceTemplates.some((t) => t.uriTemplate === "job://{handle}"));
+    const updated = new Promise((resolve) => {
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+        if (notification.params.uri === uri) resolve(notification.params.uri);
+      });
+    });
+    await client.subscribeResource({ uri });
+    let current;
+    do {
+      assert.equal(await updated, uri);
+      const read = await client.readResource({ uri });
+      assert.equal(read.contents[0].mimeType, "application/json");
+      current = JSON.parse(read.contents[0].text);
+    } while (current.status === "running");
+    assert.equal(current.status, "completed", JSON.stringify(current));
+    assert.equal(current.job, started.content.job);
+    await client.unsubscribeResource({ uri });
+  });
+
+  test("workflow prompts name the tools to use, and their arguments complete", async () => {
+    const { prompts } = await client.listPrompts();
+    const names = prompts.map((prompt) => prompt.name);
+    for (const name of ["mascot_animated", "idea_to_diagram", "product_video_storyboard", "coloring_page"]) {
+      assert.ok(names.includes(name), `missing prompt ${name}: ${names}`);
+    }
+    const prompt = await client.getPrompt({ name: "idea_to_diagram", arguments: { idea: "how DNS works" } });
+    assert.match(prompt.messages[0].content.text, /conceptviz_generate\(/);
+    const completed = await client.complete({
+      ref: { type: "ref/prompt", name: "idea_to_diagram" },
+      argument: { name: "aspect_ratio", value: "16" },
+    });
+    assert.deepEqual(completed.completion.values, ["16:9"]);
   });
 
   test("bad input is an isError result with a code, not a protocol error", async () => {

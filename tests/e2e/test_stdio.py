@@ -28,12 +28,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 STDIO_ARGS = ["serve", "--stdio", "--sandbox"]
 
 
-async def test_stdio_job_flow(process_log: ProcessLog) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stdio_job_flow(process_log: ProcessLog, mode: str) -> None:
+    """A 2026 client (discovery first) and a 2025 one (the initialize handshake) both get the tools: genmcp starts
+    its runtime once the handshake is answered, or at the first request that needs it."""
     env = clean_env(process_log.workdir, **sandbox_env())
     params = StdioServerParameters(command=GENMCP, args=STDIO_ARGS, env=env, cwd=process_log.workdir)
     progress = ProgressRecorder()
     with process_log.stderr_path.open("w", encoding="utf-8") as errlog, anyio.fail_after(40):
-        async with Client(stdio_client(params, errlog=errlog)) as client:
+        async with Client(stdio_client(params, errlog=errlog), mode=mode) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             assert names >= TOOLS, sorted(names)
 

@@ -1,6 +1,6 @@
-"""A canary key configured for every provider never leaves genmcp: not in a tool result or error, a log line, a job
-record (the SQLite file with its WAL), an artifact file, or an HTTP response — even when upstream echoes it in an
-error body, hands it back as a job id, or puts it in a result URL or a file name.
+"""A canary key configured for every provider never leaves genmcp: not in a tool result or error, a task or a job
+resource, a log line, a job record (the SQLite file with its WAL), an artifact file, or an HTTP response — even when
+upstream echoes it in an error body, hands it back as a job id, or puts it in a result URL or a file name.
 
 All five providers run live (sandbox off), each pointed at its simulator in process and configured with its canary;
 the genmcp side is its whole HTTP app (bearer gate, MCP endpoints, artifacts) driven by the real MCP client.
@@ -9,6 +9,7 @@ the genmcp side is its whole HTTP app (bearer gate, MCP endpoints, artifacts) dr
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, TextResourceContents
 from PIL import Image
 from starlette.types import ASGIApp
 
@@ -27,6 +28,7 @@ from providers import PROVIDERS
 from server.app import Runtime
 from tests.harness.clock import FakeClock
 from tests.harness.settings import build_settings
+from tests.harness.tasks_client import TasksClient
 from tests.security.conftest import (
     BASE_PATHS,
     CANARIES,
@@ -257,3 +259,30 @@ async def test_a_canary_in_an_upstream_file_name_stays_inside(world: World) -> N
     assert served.status_code == 200
     assert c not in meta, "the key is in the artifact's metadata file"
     assert c not in served.headers.get("content-disposition", ""), "the key is in the served file's headers"
+
+
+async def test_a_canary_stays_inside_tasks_job_resources_and_their_notifications(world: World) -> None:
+    """The same keyed URLs and echoed keys, seen through MCP tasks (tasks/get, their notifications) and `job://`
+    resources instead of tool results."""
+    c = CANARIES["conceptviz"]
+    world.sims["conceptviz"].faults.add("GET", "/api/v1/task/", status=503, body=f"<h1>key {c}</h1>", times=2)
+    tasks = TasksClient(sleep=world.clock.sleep)
+    async with (
+        asgi_http(world.app) as http,
+        Client(streamable_http_client(f"{IN_PROCESS}/mcp", http_client=http), extensions=[tasks]) as client,
+    ):
+        for tool, arguments in (
+            ("conceptviz_generate", {"prompt": "a keyed diagram"}),
+            ("kolbo_generate_image", {"prompt": "a keyed cat"}),
+        ):
+            result = await client.call_tool(tool, arguments)
+            world.leaks.result(tool, result)
+            assert data(result)["status"] == "completed", text(result)
+            job = data(result)["job"]
+            contents = (await client.read_resource(f"job://{job}")).contents[0]
+            assert isinstance(contents, TextResourceContents)
+            world.leaks.add(f"job://{job}", contents.text)
+    for method, _, answer in tasks.log.entries:
+        world.leaks.add(method, json.dumps(answer))
+    assert any(f"https://{CDN}/[redacted]" in json.dumps(answer) for _, _, answer in tasks.log.entries)
+    await _sweep(world)

@@ -100,7 +100,7 @@ async def test_artifacts_are_readable_through_mcp_resources(runtime: Runtime) ->
         with pytest.raises(Exception, match="No artifact"):
             await client.read_resource("artifact://" + "A" * 32)
 
-    assert [t.uri_template for t in templates.resource_templates] == ["artifact://{artifact_id}"]
+    assert [t.uri_template for t in templates.resource_templates] == ["artifact://{artifact_id}", "job://{handle}"]
     (content,) = result.contents
     assert isinstance(content, BlobResourceContents)
     assert content.mime_type == "image/png"
