@@ -33,6 +33,7 @@ __all__ = [
     "fresh_database",
     "postgres_server",
     "private_cluster",
+    "table_dump",
     "unavailable",
 ]
 
@@ -197,3 +198,17 @@ def fresh_database(server: PostgresServer) -> Iterator[str]:
         yield url
     finally:
         server.drop_database(url)
+
+
+def table_dump(url: str, prefix: str = "") -> dict[str, str]:
+    """Every row of every table of the database at `url` (whose name starts with `prefix`), as text per table: what
+    the security suite searches for secrets."""
+    with psycopg.connect(url) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE %s ORDER BY 1",
+                (f"{prefix}%",),
+            )
+        ]
+        return {name: repr(conn.execute(f'SELECT * FROM "{name}"').fetchall()) for name in names}
