@@ -30,6 +30,7 @@ from tests.harness.oauth import (
     REDIRECT,
     AuthServer,
     FormPage,
+    Person,
     aligned_clock,
     authorize_url,
     builtin_settings,
@@ -371,7 +372,7 @@ async def test_wrong_passwords_on_two_replicas_count_together(
         for person in (at_one, at_two):
             forms[id(person)] = FormPage((await person.get(f"{ISSUER}/oauth/sign-in")).text).form(method="password")
 
-        async def sign_in(person: Any, password: str) -> httpx2.Response:
+        async def sign_in(person: Person, password: str) -> httpx2.Response:
             return await person.post(f"{ISSUER}/oauth/sign-in", forms[id(person)], user="alice", password=password)
 
         statuses = [(await sign_in(person, "wrong password")).status_code for person in [at_one, at_two] * 3]
