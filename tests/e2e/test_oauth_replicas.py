@@ -241,7 +241,7 @@ def _check_sequence(sequence: list[str]) -> None:
     assert first(r"/token \(authorization_code\) → 200").split()[1] == "r1"
     assert first(r"/token \(refresh_token\) → 200").split()[1] == "r2"
     assert first(r"POST /revoke → 200").split()[1] == "r2"
-    again = sequence[sequence.index(first(r"POST /revoke → 200")) :]
+    again = sequence[sequence.index(first(r"POST /revoke → 200")) + 1 :]
     browsed = [line.split(maxsplit=1)[1] for line in again if line.startswith("browser") and "sign-in" not in line]
     assert browsed[:3] == [
         "r2  GET  /authorize → 302",
