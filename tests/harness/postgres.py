@@ -38,6 +38,9 @@ __all__ = [
 ]
 
 ENV_URL = "GENMCP_TEST_POSTGRES_URL"
+_URL_AT_START = os.environ.get(ENV_URL)
+"""Read at import: the suite's autouse fixture clears every `GENMCP_*` variable before each test, which may run
+before a test asks for the server (`request.getfixturevalue`)."""
 START_TIMEOUT = 60.0
 
 
@@ -173,7 +176,7 @@ def _wait_until_accepting(url: str, process: subprocess.Popen[bytes], log: Path)
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     """The server of `GENMCP_TEST_POSTGRES_URL`, or a private cluster for as long as the context lasts."""
-    url = os.environ.get(ENV_URL)
+    url = os.environ.get(ENV_URL) or _URL_AT_START
     if url:
         try:
             with psycopg.connect(url, connect_timeout=5):
