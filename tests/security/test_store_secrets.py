@@ -1,6 +1,6 @@
-"""The store's password is a secret like a provider key: never in a log, a tool result, `genmcp check`, `genmcp
-jobs` or the operator commands' output (`users`, `tokens`, `clients`), or the store itself — including when the
-password is wrong and PostgreSQL refuses it."""
+"""The store's password is a secret like a provider key: never in a log, a tool result, the output of `genmcp check`,
+`genmcp jobs` or an operator command (`genmcp users`), or any table of the store (the authorization server's
+included) — including when the password is wrong and PostgreSQL refuses it."""
 
 from __future__ import annotations
 
