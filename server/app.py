@@ -68,6 +68,7 @@ class Runtime:
             a registry such as `providers.PROVIDERS` is imported only when the runtime starts.
         transports: Per-provider HTTP transports (tests route a provider to its simulator in process).
         fetch_transport, resolver: Where downloads go and how names resolve (tests).
+        stdio: Whether it serves a client over stdin/stdout (then `outputs.use_client_roots = "auto"` is on).
     """
 
     def __init__(
@@ -79,8 +80,10 @@ class Runtime:
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
         fetch_transport: httpx2.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
+        stdio: bool = False,
     ) -> None:
         self.settings = settings
+        self.stdio = stdio
         self.adapters = Adapters.of(providers)
         self.clock = clock or SystemClock()
         self.transports = dict(transports or {})
@@ -95,6 +98,8 @@ class Runtime:
         stores = build_stores(settings, wall=self.clock.wall, redact=self.redactor)
         self.store = stores.jobs
         self.artifacts = stores.artifacts
+        self.ledger = stores.spend
+        self.pending_saves = stores.saves
         self.replica = replica_id()
         """This process's id as a holder of job leases (host, pid, a random token)."""
         self.leases = Leases(self.store, self.clock, seconds=settings.store.lease_seconds, owner=self.replica)
@@ -155,6 +160,11 @@ class Runtime:
         return self._assembled().balances
 
     @property
+    def assembly(self) -> Assembly:
+        """The parts built once the adapters are loaded (calls, handles, the budget guard, saves …)."""
+        return self._assembled()
+
+    @property
     def sweeper(self) -> OrphanSweeper:
         """Renews this replica's leases and takes over the jobs of replicas that died."""
         return self._assembled().sweeper
@@ -203,6 +213,9 @@ class Runtime:
         stack.push_async_callback(self.store.close)
         await self.artifacts.open()
         stack.push_async_callback(self.artifacts.close)
+        for side in (self.ledger, self.pending_saves):
+            await side.open()
+            stack.push_async_callback(side.close)
         sandbox_url = self.sandbox_server.bind() if self.sandbox_server is not None else None
         # Importing the adapters and building their tools is CPU work: off the event loop, which keeps serving.
         assembly = await anyio.to_thread.run_sync(lambda: assemble(self, sandbox_url))
@@ -231,6 +244,9 @@ class Runtime:
         lost = await assembly.calls.recover()
         if lost:
             log.warning("%d background call(s) of a stopped genmcp were marked interrupted", lost)
+        waiting = await assembly.saves.recover()
+        if waiting:
+            log.info("%d save(s) wait for their job again", waiting)
         task_group.start_soon(assembly.sweeper.run, task_group)
 
     async def _clean_artifacts(self) -> None:

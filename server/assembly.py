@@ -16,14 +16,17 @@ from mcp.server.mcpserver.tools import Tool
 
 from providers.base import Provider, Simulator
 from server import __version__
+from server.budget import BudgetPolicy, SpendGuard
 from server.calls import Calls
 from server.catalog import Catalog
 from server.credits import Balances
+from server.guarded import Guarded
 from server.handles import Handles
 from server.inputs import ImageInputs
 from server.limits import CircuitBreaker
 from server.orphans import OrphanSweeper
 from server.polling import Poller
+from server.saving import AssetSource, Saves
 from server.tools import Tools
 from server.upstream import UpstreamClient
 
@@ -42,6 +45,8 @@ class Assembly:
     calls: Calls
     handles: Handles
     balances: Balances
+    guard: SpendGuard
+    saves: Saves
     tools: Sequence[tuple[frozenset[str], Tool]]
     """Every tool, with the providers whose own endpoint serves it too."""
     sweeper: OrphanSweeper
@@ -136,7 +141,38 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         sandbox=runtime.sandbox,
         submit_grace=runtime.submit_grace,
     )
-    catalog = Catalog(providers=providers, calls=calls, handles=handles, balances=balances, jobs=settings.jobs)
+    guard = SpendGuard(
+        policy=BudgetPolicy(settings.budget, runtime.clock.wall),
+        ledger=runtime.ledger,
+        store=runtime.store,
+        clock=runtime.clock,
+    )
+    saves = Saves(
+        settings=settings.outputs,
+        source=AssetSource(
+            artifacts=runtime.artifacts,
+            fetcher=runtime.fetcher,
+            max_bytes=settings.outputs.max_file_bytes,
+            timeout=settings.outputs.download_timeout,
+        ),
+        artifacts=runtime.artifacts,
+        pending=runtime.pending_saves,
+        runs=runtime.runs,
+        clock=runtime.clock,
+        client_roots_default=runtime.stdio,
+        redact=runtime.redactor,
+    )
+    saves.poll = lambda handle, caller: handles.poll(handle, wait=None, progress=None, caller=caller)
+    guarded = Guarded(calls=calls, handles=handles, guard=guard, saves=saves, store=runtime.store, files=runtime.files)
+    catalog = Catalog(
+        providers=providers,
+        calls=calls,
+        handles=handles,
+        balances=balances,
+        jobs=settings.jobs,
+        guarded=guarded,
+        guard=guard,
+    )
     scope_guard = None
     if settings.auth.mode == "builtin":
         from server.oauth.scopes import ScopeGuard
@@ -156,6 +192,8 @@ def assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
         calls=calls,
         handles=handles,
         balances=balances,
+        guard=guard,
+        saves=saves,
         tools=served,
         sweeper=OrphanSweeper(
             store=runtime.store,

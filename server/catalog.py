@@ -1,5 +1,6 @@
 """Every tool genmcp serves, as `ToolSpec`s: one per provider operation (under include/exclude), plus the shared
-`poll`, `jobs`, `credits` and `cancel`. Each has its argument model; `server.tools` serves them all the same way.
+`poll`, `jobs`, `credits`, `cancel` and `save`. Each has its argument model; `server.tools` serves them all the same
+way, and `server.guarded` runs operations, polls and saves with the budget and the saving around them.
 """
 
 from __future__ import annotations
@@ -7,17 +8,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from mcp_types import ToolAnnotations
+from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import Field, create_model
 
 from providers.base import Operation, OperationInput, Provider
+from server.budget import SpendGuard
 from server.calls import Calls
 from server.config import JobSettings
 from server.credits import Balances
+from server.guarded import Guarded, SaveAsk
 from server.handles import Handles
 from server.jobs import JobStatus
 from server.results import CreditsResult, JobsResult, ToolResult
-from server.tools import Call, StrictArguments, ToolSpec, operation_arguments, wait_field, with_wait
+from server.tools import Call, StrictArguments, ToolSpec, operation_arguments, save_fields, wait_field, with_wait
 
 __all__ = ["Catalog"]
 
@@ -35,12 +38,16 @@ class Catalog:
         handles: Handles,
         balances: Balances,
         jobs: JobSettings,
+        guarded: Guarded,
+        guard: SpendGuard,
     ) -> None:
         self.providers = providers
         self.calls = calls
         self.handles = handles
         self.balances = balances
         self.jobs = jobs
+        self.guarded = guarded
+        self.guard = guard
 
     def specs(self) -> list[ToolSpec[Any]]:
         """Every tool: each provider's operations (under include/exclude), then the shared tools."""
@@ -51,7 +58,7 @@ class Catalog:
             if provider.settings.serves(operation.name)
         ]
         listed = sorted(self.providers)
-        specs += [self.poll(), self.jobs_list(listed), self.credits(listed)]
+        specs += [self.poll(), self.jobs_list(listed), self.credits(listed), self.save(listed)]
         cancellable = sorted(name for name, provider in self.providers.items() if provider.can_cancel)
         if cancellable:
             specs.append(self.cancel(cancellable))
@@ -63,7 +70,7 @@ class Catalog:
             lines.append(
                 f"Waits up to `wait` seconds (default {self.jobs.wait_seconds:g}); if the job is still running it "
                 "answers status 'running' with a `job` handle instead of failing — call `poll` with that handle. "
-                "The job is never lost or re-sent."
+                "The job is never lost or re-sent. `save_to` writes the files into your project."
             )
         lines.append(f"Returns: {operation.returns}")
         return "\n".join(lines)
@@ -72,20 +79,21 @@ class Catalog:
         """A provider operation as a tool: its input model (plus `wait` for a spend), its kind's annotations."""
         spends = operation.kind == "spend"
         arguments = (
-            with_wait(operation.input_model, self.jobs.wait_seconds, self.jobs.max_wait_seconds)
+            with_wait(operation.input_model, self.jobs.wait_seconds, self.jobs.max_wait_seconds, saving=True)
             if spends
             else operation.input_model
         )
 
-        async def answer(args: OperationInput, call: Call) -> ToolResult:
+        async def answer(args: OperationInput, call: Call) -> ToolResult | InputRequiredResult:
             wait: float | None = getattr(args, "wait", None) if spends else None
-            return await self.calls.run(
+            save_to: str | None = getattr(args, "save_to", None)
+            return await self.guarded.run(
                 provider,
                 operation,
                 operation_arguments(operation, args),
                 wait=wait,
-                progress=call.progress,
-                caller=call.caller,
+                call=call,
+                save=SaveAsk(save_to, bool(getattr(args, "overwrite", False))) if save_to is not None else None,
             )
 
         title = f"{provider.title}: {operation.title}"
@@ -116,10 +124,12 @@ class Catalog:
             __base__=StrictArguments,
             job=(str, JobHandle),
             wait=(float, wait_field(self.jobs.wait_seconds, self.jobs.max_wait_seconds)),
+            **save_fields(),
         )
 
-        async def answer(args: Any, call: Call) -> ToolResult:
-            return await self.handles.poll(args.job, wait=args.wait, progress=call.progress, caller=call.caller)
+        async def answer(args: Any, call: Call) -> ToolResult | InputRequiredResult:
+            save = SaveAsk(args.save_to, args.overwrite) if args.save_to is not None else None
+            return await self.guarded.poll(args.job, wait=args.wait, call=call, save=save)
 
         return ToolSpec(
             name="poll",
@@ -127,7 +137,8 @@ class Catalog:
             description="Wait for a generation job started earlier (by any genmcp tool, or elsewhere with the same "
             "key) and return its result. A finished job answers at once from genmcp's registry, without contacting "
             "the provider. If the job is still running when `wait` runs out, the answer is status 'running' again "
-            "with when to ask next — never an error.\n\nCost: free.\nReturns: the same result shape as the tool that "
+            "with when to ask next — never an error. `save_to` writes the job's files into your project (when it "
+            "completes, if it is still running).\n\nCost: free.\nReturns: the same result shape as the tool that "
             "started the job.",
             provider="genmcp",
             operation="poll",
@@ -212,13 +223,16 @@ class Catalog:
         )
 
         async def answer(args: Any, call: Call) -> CreditsResult:
-            return await self.balances.credits(args.provider)
+            result = await self.balances.credits(args.provider)
+            names = [args.provider] if args.provider else sorted(self.providers)
+            return result.model_copy(update={"spend": await self.guard.today(names, call.caller)})
 
         return ToolSpec(
             name="credits",
             title="Credit balances",
-            description="Show the credit balance of every configured provider (or one). Where a provider has no "
-            "balance endpoint, shows the last balance it reported and when.\n\nCost: free.",
+            description="Show the credit balance of every configured provider (or one), and today's spend against "
+            "the daily caps (yours and everyone's, when each resets). Where a provider has no balance endpoint, "
+            "shows the last balance it reported and when.\n\nCost: free.",
             provider="genmcp",
             operation="credits",
             kind="read",
@@ -232,6 +246,38 @@ class Catalog:
             endpoints=frozenset(providers),
         )
 
+    def save(self, providers: Sequence[str]) -> ToolSpec[SaveArguments]:
+        """`save`: write a job's files, or one asset, into the project."""
+
+        async def answer(args: SaveArguments, call: Call) -> ToolResult | InputRequiredResult:
+            return await self.guarded.save(
+                job=args.job, asset=args.asset, save=SaveAsk(args.path, args.overwrite), call=call
+            )
+
+        return ToolSpec(
+            name="save",
+            title="Save files into the project",
+            description="Write a finished job's files (by `job` handle) or one asset (by its URL or artifact:// URI) "
+            "into your project at `path`: a file path, or a directory ending in '/' (a batch is numbered). A job "
+            "still running is saved when it completes. Only the configured output directories and your client's "
+            "roots can be written; existing files are kept unless `overwrite` is true.\n\nCost: free.\nReturns: "
+            "the job's result with `saved`: the paths written (or why not).",
+            provider="genmcp",
+            operation="save",
+            kind="write",
+            arguments=SaveArguments,
+            output=ToolResult,
+            annotations=ToolAnnotations(
+                title="Save files into the project",
+                read_only_hint=False,
+                destructive_hint=False,
+                idempotent_hint=True,
+                open_world_hint=True,
+            ),
+            answer=answer,
+            endpoints=frozenset(providers),
+        )
+
 
 def _one_of(values: Sequence[str]) -> Any:
     """The type accepting exactly these strings (an enum in the schema); none at all when there are none."""
@@ -242,6 +288,21 @@ class CancelArguments(StrictArguments):
     """Arguments of `cancel`."""
 
     job: str = Field(max_length=240, description="The job handle to cancel.")
+
+
+class SaveArguments(StrictArguments):
+    """Arguments of `save`."""
+
+    job: str | None = Field(default=None, max_length=240, description="A job handle: save all its files.")
+    asset: str | None = Field(
+        default=None, max_length=4096, description="One asset instead: its URL or artifact:// URI from a result."
+    )
+    path: str = Field(
+        max_length=1024,
+        description="Where: a file path (e.g. 'public/icon.png') or a directory ending in '/', inside your project "
+        "or a configured output directory.",
+    )
+    overwrite: bool = Field(default=False, strict=True, description="Replace files that already exist.")
 
 
 def jobs_text(result: JobsResult) -> str:
@@ -267,6 +328,13 @@ def credits_text(result: CreditsResult) -> str:
         else:
             seen = "" if entry.live else f" (last reported {entry.as_of})"
             lines.append(f"- {entry.provider}: {entry.remaining:g} credits{seen}")
+    for spend in result.spend:
+        caps = [f"{spend.spent:g} spent today" + (f" of a {spend.cap:g} cap" if spend.cap is not None else "")]
+        if spend.your_cap is not None or spend.yours:
+            caps.append(f"yours {spend.yours:g}" + (f" of {spend.your_cap:g}" if spend.your_cap is not None else ""))
+        if spend.confirm_above is not None:
+            caps.append(f"asks above {spend.confirm_above:g}")
+        lines.append(f"- {spend.provider} budget: {', '.join(caps)} (resets {spend.resets_at})")
     if result.sandbox:
         lines.append("(sandbox: simulated balances)")
     return "Credits:\n" + "\n".join(lines)

@@ -111,7 +111,7 @@ async def _serve(settings: Settings, stdio: bool) -> None:
 
     if not stdio:
         require_safe_bind(settings)
-    runtime = Runtime(settings, PROVIDERS)
+    runtime = Runtime(settings, PROVIDERS, stdio=stdio)
     log.info(runtime.describe())
     if stdio:
         await _serve_stdio(runtime)

@@ -26,15 +26,19 @@ from server.oauth.settings import BuiltinAuthSettings
 __all__ = [
     "ArtifactSettings",
     "AuthSettings",
+    "BudgetSettings",
     "InputSettings",
     "JobSettings",
     "LimitSettings",
+    "OutputSettings",
+    "ProviderBudget",
     "ProviderSettings",
     "SandboxSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
     "UpstreamSettings",
+    "WebSettings",
     "load_settings",
 ]
 
@@ -214,6 +218,67 @@ class AuthSettings(_Section):
         return tokens
 
 
+class OutputSettings(_Section):
+    """Where `save_to` / `save` may write result files (nowhere else, ever)."""
+
+    dirs: list[str] = Field(default_factory=list, description="Directories results may be saved into.")
+    use_client_roots: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Also the client's declared roots (asked with roots/list); auto = on for stdio."
+    )
+    max_file_bytes: int = Field(default=200 * MiB, ge=1024, description="Largest file saved.")
+    max_files: int = Field(default=200, ge=1, le=10_000, description="Most files one save writes.")
+    download_timeout: float = Field(default=300, gt=0, description="Seconds one download of a result may take.")
+
+
+class ProviderBudget(_Section):
+    """One provider's spend limits (credits in that provider's own unit)."""
+
+    daily: float = Field(default=0, ge=0, description="Credits a day for all callers together (0 = no cap).")
+    daily_per_caller: float | None = Field(default=None, ge=0, description="Overrides budget.daily_per_caller.")
+    confirm_above: float | None = Field(default=None, ge=0, description="Overrides budget.confirm_above.")
+
+
+class BudgetSettings(_Section):
+    """Spend control: daily caps and confirmation before expensive calls."""
+
+    daily_per_caller: float = Field(
+        default=0, ge=0, description="Credits each caller may spend a day on each provider (0 = no cap)."
+    )
+    confirm_above: float | None = Field(
+        default=None, ge=0, description="Calls estimated above this many credits ask the person first (unset = never)."
+    )
+    confirm_fallback: Literal["refuse", "proceed"] = Field(
+        default="refuse", description="What a call that needs confirmation does when the client cannot ask."
+    )
+    unknown_estimate: Literal["confirm", "proceed"] = Field(
+        default="confirm", description="Whether a call whose cost cannot be estimated asks (when confirm_above is set)."
+    )
+    timezone: str = Field(default="UTC", description="The time zone whose midnight starts a new budget day.")
+    providers: dict[str, ProviderBudget] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if value != "UTC":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris')") from exc
+        return value
+
+    def provider(self, name: str) -> ProviderBudget:
+        """A provider's limits (the defaults when the file does not mention it)."""
+        return self.providers.get(name) or ProviderBudget()
+
+
+class WebSettings(_Section):
+    """The web page at `/`."""
+
+    enabled: bool = Field(default=True, description="Serve the page (same access rules as the MCP endpoint).")
+
+
 class ProviderSettings(_Section):
     """One provider."""
 
@@ -250,6 +315,9 @@ class Settings(_Section):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    outputs: OutputSettings = Field(default_factory=OutputSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
     def provider(self, name: str) -> ProviderSettings:
@@ -337,11 +405,12 @@ def load_settings(
     env_layer, origin = _env_layer(env, names)
     _deep_merge(data, env_layer)
     _deep_merge(data, overrides or {})
-    unknown = sorted(set(data.get("providers", {}) or {}) - set(names))
-    if unknown:
-        raise ConfigError(
-            f"invalid configuration:\n  providers.{unknown[0]}: unknown provider (known: {', '.join(names)})"
-        )
+    for section, table in (("providers", data), ("budget.providers", data.get("budget") or {})):
+        unknown = sorted(set(table.get("providers", {}) or {}) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"invalid configuration:\n  {section}.{unknown[0]}: unknown provider (known: {', '.join(names)})"
+            )
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -11,9 +11,12 @@ from typing import ClassVar
 
 __all__ = [
     "AuthError",
+    "BudgetExceeded",
     "ConfigError",
+    "ConfirmationRequired",
     "ContentRejected",
     "DeadlineExceeded",
+    "Declined",
     "ForbiddenError",
     "GenmcpError",
     "InsufficientCredits",
@@ -145,4 +148,23 @@ class DeadlineExceeded(GenmcpError):
     """A provider call did not answer within its time budget."""
 
     code = "timeout"
+    default_retryable = True
+
+
+class Declined(GenmcpError):
+    """The person declined (or dismissed) the confirmation of a spending call; nothing was sent upstream."""
+
+    code = "declined"
+
+
+class ConfirmationRequired(GenmcpError):
+    """The call needs a person's confirmation, and this client cannot ask for it; nothing was sent upstream."""
+
+    code = "confirmation_required"
+
+
+class BudgetExceeded(GenmcpError):
+    """The call would pass a daily spend cap; nothing was sent upstream. Retryable after the cap resets."""
+
+    code = "budget_exceeded"
     default_retryable = True

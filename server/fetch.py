@@ -117,19 +117,24 @@ class Fetcher:
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         return target, {"Host": host_header}, extensions
 
-    async def fetch(self, url: str, *, field: str) -> FetchedFile:
-        """Download `url` (following at most `max_redirects` re-checked redirects).
+    async def fetch(
+        self, url: str, *, field: str, max_bytes: int | None = None, time_limit: float | None = None
+    ) -> FetchedFile:
+        """Download `url` (following at most `max_redirects` re-checked redirects); `max_bytes` and `time_limit`
+        replace the fetcher's own limits for this download (saving a video needs more than an image input).
 
         Raises:
             InvalidInput: the URL is refused, unreachable, too large, too slow, or answers an error.
         """
         current = url
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        seconds = self.timeout if time_limit is None else time_limit
         try:
-            with anyio.fail_after(self.timeout):
+            with anyio.fail_after(seconds):
                 async with httpx2.AsyncClient(
                     transport=self._transport,
                     follow_redirects=False,
-                    timeout=self.timeout,
+                    timeout=seconds,
                     trust_env=False,
                     verify=self._tls,
                 ) as client:
@@ -144,27 +149,27 @@ class Fetcher:
                                 continue
                             if response.status_code != 200:
                                 raise InvalidInput(f"{field}: the URL answered HTTP {response.status_code}.")
-                            data = await self._read_capped(response, field)
+                            data = await self._read_capped(response, field, limit)
                             content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
                         finally:
                             await response.aclose()
                         name = urlsplit(current).path.rsplit("/", 1)[-1] or "download"
                         return FetchedFile(data=data, content_type=content_type, url=current, filename=name)
         except TimeoutError as exc:
-            raise InvalidInput(f"{field}: the download took longer than {self.timeout:g} s.") from exc
+            raise InvalidInput(f"{field}: the download took longer than {seconds:g} s.") from exc
         except httpx2.HTTPError as exc:
             raise InvalidInput(f"{field}: the URL could not be fetched ({type(exc).__name__}).") from exc
         raise InvalidInput(f"{field}: more than {self.max_redirects} redirects.")
 
-    async def _read_capped(self, response: httpx2.Response, field: str) -> bytes:
+    async def _read_capped(self, response: httpx2.Response, field: str, limit: int) -> bytes:
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise InvalidInput(f"{field}: the file is larger than the {self.max_bytes} byte limit.")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise InvalidInput(f"{field}: the file is larger than the {limit} byte limit.")
         chunks: list[bytes] = []
         total = 0
         async for chunk in response.aiter_bytes():
             total += len(chunk)
-            if total > self.max_bytes:
-                raise InvalidInput(f"{field}: the file is larger than the {self.max_bytes} byte limit.")
+            if total > limit:
+                raise InvalidInput(f"{field}: the file is larger than the {limit} byte limit.")
             chunks.append(chunk)
         return b"".join(chunks)

@@ -1,6 +1,7 @@
-"""The HTTP face of a runtime: the Starlette app with the MCP endpoints, `/healthz`, `/artifacts/<id>`, and — with
-inbound auth — the bearer gate and the RFC 9728 metadata (with `[auth] mode = "builtin"`, genmcp's own authorization
-server, `server.oauth`, with its gate).
+"""The HTTP face of a runtime: the Starlette app with the MCP endpoints, `/healthz`, `/artifacts/<id>`, the web page
+at `/` (`server.web`, same access rules as `/mcp`), and — with inbound auth — the bearer gate and the RFC 9728
+metadata (with `[auth] mode = "builtin"`, genmcp's own authorization server, `server.oauth`, with its gate; the web
+page then signs in through its sign-in page).
 
 MCP is served at `server.path` (every tool) and at `server.path/<provider>` (one provider's tools plus the shared
 ones, for clients that cap their tool lists). Host and Origin are checked against allow-lists (DNS rebinding).
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server import __version__
 from server.auth import GenmcpTokenVerifier
 from server.routes import artifact_response
+from server.web import Access, web_routes
 
 if TYPE_CHECKING:
     from server.app import Runtime
@@ -115,11 +117,23 @@ def http_app(runtime: Runtime) -> ASGIApp:
             yield
 
     app.router.lifespan_context = lifespan
+    if runtime.settings.web.enabled and server.path.rstrip("/"):
+        app.router.routes.extend(web_routes(runtime, _page_access(runtime, builtin, resource)))
     if builtin is not None:
         return builtin.gate(app, server.path)
     if not auth.enabled:
         return app
-    verifier = GenmcpTokenVerifier(
+    verifier = _named_verifier(runtime, resource)
+    assert verifier is not None
+    return BearerGate(app, verifier, protect=server.path, scopes=auth.required_scopes, metadata_url=metadata_url)
+
+
+def _named_verifier(runtime: Runtime, resource: str) -> GenmcpTokenVerifier | None:
+    """The verifier of named tokens and external JWTs (None without inbound auth)."""
+    auth = runtime.settings.auth
+    if not auth.enabled:
+        return None
+    return GenmcpTokenVerifier(
         tokens=auth.tokens,
         required_scopes=auth.required_scopes,
         issuer=auth.issuer or None,
@@ -127,7 +141,15 @@ def http_app(runtime: Runtime) -> ASGIApp:
         audience=resource,
         algorithms=auth.algorithms,
     )
-    return BearerGate(app, verifier, protect=server.path, scopes=auth.required_scopes, metadata_url=metadata_url)
+
+
+def _page_access(runtime: Runtime, builtin: BuiltinAuthServer | None, resource: str) -> Access:
+    """Who may see the web page: the same rules, and the same tokens, as the MCP endpoints; with the built-in
+    authorization server, a person signed in on its sign-in page."""
+    security = transport_security(runtime.settings.server)
+    if builtin is not None:
+        return Access(security, builtin.verifier(), sessions=builtin.sessions)
+    return Access(security, _named_verifier(runtime, resource))
 
 
 class BearerGate:

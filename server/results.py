@@ -25,6 +25,9 @@ __all__ = [
     "JobsResult",
     "Preview",
     "RelatedJob",
+    "SaveReport",
+    "SavedFile",
+    "SpendEntry",
     "ToolResult",
     "render",
 ]
@@ -108,6 +111,27 @@ class RelatedJob(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class SavedFile(BaseModel):
+    """One file `save_to` / `save` wrote."""
+
+    path: str = Field(description="Absolute path of the file written.")
+    bytes: int
+    mime_type: str | None = None
+    source: str = Field(description="The asset it came from (its URL or artifact:// URI).")
+
+
+class SaveReport(BaseModel):
+    """What became of a request to save a result's files."""
+
+    status: Literal["saved", "pending", "failed"] = Field(
+        description="saved (see files); pending (the job is still running: its files are written when it "
+        "completes); failed (see message: nothing, or only the files listed, was written)."
+    )
+    target: str = Field(description="The save_to / path asked for.")
+    files: list[SavedFile] = Field(default_factory=list)
+    message: str
+
+
 class ToolResult(BaseModel):
     """The answer of every provider operation and of `poll`."""
 
@@ -133,6 +157,11 @@ class ToolResult(BaseModel):
         default_factory=list, description="Other jobs this request started; `poll` on `job` finishes them all."
     )
     sandbox: bool = Field(default=False, description="True when a local simulator produced this (not real output).")
+    saved: SaveReport | None = Field(
+        default=None,
+        description="With save_to (or save): the files written into your project, or when they will be.",
+        exclude_if=lambda saved: saved is None,
+    )
     _inline_image: bytes | None = PrivateAttr(default=None)
 
     def with_inline_image(self, data: bytes | None) -> ToolResult:
@@ -183,8 +212,16 @@ def _summary(result: ToolResult) -> str:
         lines.append(f"- {asset.url}" + (" (pending)" if asset.pending else ""))
     if result.next:
         lines.append(result.next)
+    if result.saved is not None:
+        lines.append(_saved_line(result.saved))
     if result.sandbox:
         lines.append("(sandbox: simulated output, no real credits were spent)")
+    return "\n".join(lines)
+
+
+def _saved_line(saved: SaveReport) -> str:
+    lines = [saved.message]
+    lines += [f"  saved {file.path} ({file.bytes:,} bytes)" for file in saved.files]
     return "\n".join(lines)
 
 
@@ -282,8 +319,25 @@ class BalanceEntry(BaseModel):
     error: ErrorInfo | None = None
 
 
+class SpendEntry(BaseModel):
+    """Today's spend on one provider against the daily caps (credits counted as the budget counts them)."""
+
+    provider: str
+    day: str = Field(description="The budget day (in budget.timezone).")
+    spent: float = Field(description="Credits spent today by every caller.")
+    cap: float | None = Field(default=None, description="budget.providers.<name>.daily (None = no cap).")
+    yours: float = Field(description="Credits you spent today.")
+    your_cap: float | None = Field(default=None, description="Your daily cap on this provider (None = no cap).")
+    confirm_above: float | None = Field(default=None, description="Calls estimated above this ask you first.")
+    resets_at: str = Field(description="When today's counts reset (ISO 8601).")
+
+
 class CreditsResult(BaseModel):
     """The `credits` tool's answer."""
 
     balances: list[BalanceEntry]
+    spend: list[SpendEntry] = Field(
+        default_factory=list,
+        description="Today's spend against the daily caps (providers with a cap, a confirmation threshold or spend).",
+    )
     sandbox: bool = False

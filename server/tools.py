@@ -12,14 +12,14 @@ import copy
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.requests import Request
 
@@ -29,6 +29,7 @@ from server.errors import GenmcpError, InvalidInput
 from server.limits import CallLimits
 from server.polling import ProgressFn
 from server.previews import Previews
+from server.questions import Questions
 from server.redaction import Redactor
 from server.results import ErrorInfo, ToolResult, render
 
@@ -41,6 +42,7 @@ __all__ = [
     "Tools",
     "operation_arguments",
     "parse_arguments",
+    "save_fields",
     "wait_field",
     "with_wait",
 ]
@@ -57,13 +59,16 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Call:
-    """What a tool's answer function gets besides its arguments: who calls, and how to report progress."""
+    """What a tool's answer function gets besides its arguments: who calls, how to report progress, and what the
+    client can be asked (its roots, a person's confirmation)."""
 
     caller: Caller
     progress: ProgressFn
+    questions: Questions = field(default_factory=lambda: Questions(None))
 
 
-Answer = Callable[[ArgsT, Call], Awaitable[BaseModel]]
+Answer = Callable[[ArgsT, Call], Awaitable[BaseModel | InputRequiredResult]]
+"""Produces the tool's result — or, for a 2026 client that must answer questions first, an `InputRequiredResult`."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,13 @@ def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
 class GenmcpTool(Tool):
     """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders)."""
 
-    invoke: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[CallToolResult]] = Field(exclude=True)
+    invoke: Callable[[dict[str, Any], Context[Any, Any]], Awaitable[CallToolResult | InputRequiredResult]] = Field(
+        exclude=True
+    )
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         return await self.invoke(arguments, context)
 
 
@@ -180,17 +187,20 @@ class Tools:
     def tool(self, spec: ToolSpec[ArgsT], *, sandbox: bool) -> GenmcpTool:
         """The served tool for a spec."""
 
-        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult:
+        async def invoke(arguments: dict[str, Any], context: Context[Any, Any]) -> CallToolResult | InputRequiredResult:
             try:
                 if self.scope_guard is not None:
                     self.scope_guard(spec.kind)
                 args = parse_arguments(spec.arguments, arguments)
                 caller = Caller.of(_request(context), self.providers)
+                call = Call(caller=caller, progress=_progress_sender(context), questions=Questions(context))
                 with caller.keys_in_scope():
                     async with self.limits.admit(caller.bucket):
-                        answer = await spec.answer(args, Call(caller=caller, progress=_progress_sender(context)))
+                        answer = await spec.answer(args, call)
             except GenmcpError as exc:
                 return self.failure(spec, exc, sandbox=sandbox)
+            if isinstance(answer, InputRequiredResult):
+                return answer
             return await self._rendered(spec, answer)
 
         return GenmcpTool(
@@ -220,24 +230,53 @@ def wait_field(default: float, maximum: float) -> Any:
     )
 
 
-def with_wait(model: type[OperationInput], default: float, maximum: float) -> type[OperationInput]:
-    """An operation's argument model plus `wait` (for spending tools)."""
+def save_fields() -> dict[str, Any]:
+    """The `save_to` and `overwrite` arguments (generating tools, `poll`)."""
+    return {
+        "save_to": (
+            str | None,
+            Field(
+                default=None,
+                max_length=1024,
+                description="Write the result's files into your project: a file path (e.g. 'public/icon.png'; a "
+                "batch is numbered icon-1.png, icon-2.png …) or a directory ending in '/'. Relative paths are inside "
+                "your project (the client's first root) or the first configured output directory; nothing is "
+                "written anywhere else. A job still running is saved when it completes.",
+            ),
+        ),
+        "overwrite": (
+            bool,
+            Field(default=False, strict=True, description="Replace files that already exist (default: refuse)."),
+        ),
+    }
+
+
+_TOOL_ONLY = frozenset({"wait", "save_to", "overwrite"})
+"""Arguments the tool adds to an operation's own input."""
+
+
+def with_wait(
+    model: type[OperationInput], default: float, maximum: float, *, saving: bool = False
+) -> type[OperationInput]:
+    """An operation's argument model plus `wait` (for spending tools), and `save_to` / `overwrite` with `saving`."""
+    extra = save_fields() if saving else {}
     waiting: type[OperationInput] = create_model(
         model.__name__,
         __base__=model,
         __module__=model.__module__,
         __doc__=model.__doc__,
         wait=(float, wait_field(default, maximum)),
+        **extra,
     )
     return waiting
 
 
 def operation_arguments(operation: Operation[OperationInput], args: OperationInput) -> OperationInput:
-    """The operation's own input (without `wait`), from already validated tool arguments."""
+    """The operation's own input (without `wait`, `save_to`, `overwrite`), from already validated tool arguments."""
     if type(args) is operation.input_model:
         return args
     values = {name: getattr(args, name) for name in operation.input_model.model_fields}
-    return operation.input_model.model_construct(_fields_set=args.model_fields_set - {"wait"}, **values)
+    return operation.input_model.model_construct(_fields_set=args.model_fields_set - _TOOL_ONLY, **values)
 
 
 class StrictArguments(BaseModel):

@@ -148,10 +148,13 @@ class BuiltinAuthServer:
             )
         return routes
 
+    def verifier(self) -> BuiltinVerifier:
+        """The check of a bearer token: issued access tokens, then the config's named tokens."""
+        return BuiltinVerifier(self.provider, self.named)
+
     def gate(self, app: ASGIApp, prefix: str) -> ResourceGate:
         """`app` behind the bearer check of its MCP endpoints (everything under `prefix`)."""
-        verifier = BuiltinVerifier(self.provider, self.named)
-        return ResourceGate(app, verifier, prefix=prefix, endpoints=self.endpoints, metadata=self.metadata)
+        return ResourceGate(app, self.verifier(), prefix=prefix, endpoints=self.endpoints, metadata=self.metadata)
 
     async def __aenter__(self) -> BuiltinAuthServer:
         await self.store.open()

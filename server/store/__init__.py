@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.artifacts import ArtifactStore, FileArtifactStore
+from server.budget.ledger import SpendLedger, SqliteSpendLedger
 from server.config import Settings
+from server.saving.pending import PendingSaves, SqlitePendingSaves
 from server.store.base import Admission, Lease, Store
 from server.store.events import JobEvents
 
@@ -20,10 +22,14 @@ __all__ = ["Admission", "JobEvents", "Lease", "Store", "Stores", "build_stores"]
 
 @dataclass(frozen=True)
 class Stores:
-    """The job store and the artifact store of one runtime (both closed until the runtime opens them)."""
+    """The stores of one runtime (all closed until the runtime opens them)."""
 
     jobs: Store
     artifacts: ArtifactStore
+    spend: SpendLedger
+    """What calls spent, per day, provider and caller (the budget's counts)."""
+    saves: PendingSaves
+    """Saves waiting for their job."""
 
 
 def build_stores(settings: Settings, *, wall: Callable[[], float], redact: Callable[[str], str]) -> Stores:
@@ -33,14 +39,23 @@ def build_stores(settings: Settings, *, wall: Callable[[], float], redact: Calla
     if url is None:
         from server.store.sqlite import SqliteStore
 
+        path = settings.jobs.resolved_db_path()
         return Stores(
-            jobs=SqliteStore(settings.jobs.resolved_db_path(), redact=redact),
+            jobs=SqliteStore(path, redact=redact),
             artifacts=FileArtifactStore(settings.artifacts.resolved_dir(), ttl_seconds=ttl, clock=wall, redact=redact),
+            spend=SqliteSpendLedger(path),
+            saves=SqlitePendingSaves(path),
         )
     from server.store.pg_artifacts import PostgresArtifactStore
+    from server.store.pg_spend import PostgresPendingSaves, PostgresSpendLedger
     from server.store.postgres import PostgresStore
 
     store = PostgresStore(
         url, pool_size=settings.store.pool_size, connect_timeout=settings.upstream.connect_timeout, redact=redact
     )
-    return Stores(jobs=store, artifacts=PostgresArtifactStore(store, ttl_seconds=ttl, clock=wall, redact=redact))
+    return Stores(
+        jobs=store,
+        artifacts=PostgresArtifactStore(store, ttl_seconds=ttl, clock=wall, redact=redact),
+        spend=PostgresSpendLedger(store),
+        saves=PostgresPendingSaves(store),
+    )

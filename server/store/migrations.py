@@ -160,6 +160,33 @@ POSTGRES: tuple[Migration, ...] = (
     ),
     Migration(
         4,
+        "spend ledger and pending saves",
+        (
+            """CREATE TABLE spend (
+                id text PRIMARY KEY,
+                day text NOT NULL,
+                provider text NOT NULL,
+                caller text NOT NULL,
+                job text,
+                amount double precision NOT NULL,
+                known boolean NOT NULL,
+                at double precision NOT NULL
+            )""",
+            "CREATE INDEX spend_day ON spend (day, provider, caller)",
+            "CREATE INDEX spend_job ON spend (job) WHERE job IS NOT NULL",
+            """CREATE TABLE saves (
+                id text PRIMARY KEY,
+                handle text NOT NULL,
+                state text NOT NULL,
+                created_at double precision NOT NULL,
+                record text NOT NULL
+            )""",
+            "CREATE INDEX saves_handle ON saves (handle)",
+            "CREATE INDEX saves_state ON saves (state)",
+        ),
+    ),
+    Migration(
+        5,
         "built-in authorization server",
         # `server.oauth.pg_store`: only digests of minted secrets and Argon2id hashes of passwords are kept.
         (

@@ -20,7 +20,7 @@ from mcp_types import CallToolResult
 from tests.harness.process import GenmcpProcess, ProcessLog, start_genmcp
 from tests.harness.results import data, text
 
-TOOLS = {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
+TOOLS = {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits", "save"}
 """Tools every sandbox server serves (ConceptViz's and the shared ones; other providers add theirs)."""
 INITIALIZE: dict[str, Any] = {
     "jsonrpc": "2.0",

@@ -326,7 +326,7 @@ async def test_each_provider_is_also_served_on_its_own_endpoint(server: GenmcpPr
 
     assert {"kolbo_generate_image", "kolbo_chat", "poll", "jobs", "credits", "cancel"} <= kolbo
     assert not any(name.startswith(("masko_", "conceptviz_", "cosmiq_", "univers_")) for name in kolbo)
-    assert conceptviz == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
+    assert conceptviz == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits", "save"}
     assert kolbo | conceptviz <= everything
     assert len(everything) > 40
     assert data(result)["status"] == "running"

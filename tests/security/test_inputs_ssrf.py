@@ -539,7 +539,7 @@ async def test_a_provider_endpoint_serves_only_that_providers_tools(box: Inputs,
     ):
         names = {tool.name for tool in (await client.list_tools()).tools}
         other = leaks.result("other", await client.call_tool("kolbo_generate_image", {"prompt": "x"}))
-    assert names == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
+    assert names == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits", "save"}
     assert other.is_error
     assert box.upstream() == 0
 

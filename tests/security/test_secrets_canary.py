@@ -84,7 +84,13 @@ async def world(tmp_path: Path, leaks: Leaks) -> AsyncIterator[World]:
     providers = {
         name: {"api_key": CANARIES[name], "base_url": f"https://{name}.test{BASE_PATHS[name]}"} for name in sims
     }
-    settings = build_settings(tmp_path, providers=providers, limits={"calls_per_minute": 0, "concurrent_calls": 0})
+    (tmp_path / "project").mkdir()
+    settings = build_settings(
+        tmp_path,
+        providers=providers,
+        limits={"calls_per_minute": 0, "concurrent_calls": 0},
+        outputs={"dirs": [str(tmp_path / "project")]},
+    )
     fetch = RecordingTransport(default=httpx2.Response(200, content=_png(), headers={"content-type": "image/png"}))
     transports = {name: httpx2.ASGITransport(app=sim.app) for name, sim in sims.items()}
     runtime = Runtime(settings, PROVIDERS, clock=clock, transports=transports, fetch_transport=fetch, resolver=_public)
@@ -106,8 +112,16 @@ async def _sweep(world: World) -> None:
             world.leaks.files("registry", path)
     artifacts = world.tmp / "artifacts"
     world.leaks.files("artifacts", artifacts)
+    project = world.tmp / "project"
+    world.leaks.files("saved files", project)
+    world.leaks.add("saved names", "\n".join(str(path) for path in project.rglob("*")))
     async with asgi_http(world.app) as http:
         world.leaks.response("healthz", await http.get("/healthz"))
+        page = world.leaks.response("web page", await http.get("/"))
+        assert page.status_code == 200
+        jobs = await world.runtime.store.list(limit=200)
+        ids = ",".join(job.id for job in jobs[:20])
+        world.leaks.response("live progress", await http.get(f"/ui/jobs.json?ids={ids}"))
         for meta in artifacts.glob("*.json"):
             world.leaks.response(f"artifact {meta.stem}", await http.get(f"/artifacts/{meta.stem}"))
 
@@ -133,7 +147,9 @@ async def _finish(world: World, result: CallToolResult) -> dict[str, Any]:
 async def test_every_providers_canary_stays_inside_through_normal_calls(world: World) -> None:
     """Every provider's own flow, its results carrying keyed URLs, then polls, jobs and credits."""
     sims = world.sims
-    assert data(await world.call("conceptviz_generate", {"prompt": "water cycle", "wait": 55}))["status"] == "completed"
+    saved = data(await world.call("conceptviz_generate", {"prompt": "water cycle", "wait": 55, "save_to": "d/"}))
+    assert saved["status"] == "completed"
+    assert saved["saved"]["status"] == "saved", saved["saved"]
     assert data(await world.call("kolbo_generate_image", {"prompt": "a cat", "wait": 55}))["status"] == "completed"
     project = data(await world.call("masko_create_project", {"name": "Canary"}))["details"]["project_id"]
     mascot = data(

@@ -66,7 +66,11 @@ async def test_artifacts_expire_and_are_cleaned_up(tmp_path: Path, clock: FakeCl
 async def test_unknown_or_malformed_artifact_ids_are_404(runtime: Runtime, bad: str) -> None:
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=runtime.http_app()), base_url="http://t") as http:
         response = await http.get(f"/artifacts/{bad}")
-    assert response.status_code == 404
+    if response.request.url.path == "/":
+        # The client removed the dot segments: that is a request for the web page, whose Host check refuses "t".
+        assert response.status_code == 421
+    else:
+        assert response.status_code == 404
 
 
 async def test_artifacts_are_served_with_their_type_and_never_inline_as_markup(runtime: Runtime) -> None:

@@ -52,6 +52,10 @@ def test_provider_keys_come_from_their_own_variable_and_stay_secret(tmp_path: Pa
         ({}, "[providers.kolbo]\nbase_url = 'ftp://x'\n", "providers.kolbo.base_url"),
         ({}, "[jobs]\nwait_seconds = -1\n", "jobs.wait_seconds"),
         ({}, "[sandbox]\nmode = 'maybe'\n", "sandbox.mode"),
+        ({}, "[budget.providers.nope]\ndaily = 5\n", "budget.providers.nope: unknown provider"),
+        ({}, "[budget]\ntimezone = 'Mars/Olympus'\n", "unknown time zone 'Mars/Olympus'"),
+        ({}, "[budget]\nconfirm_fallback = 'ask'\n", "budget.confirm_fallback"),
+        ({}, "[outputs]\nuse_client_roots = 'yes'\n", "outputs.use_client_roots"),
         ({"GENMCP_BROKEN__": "1"}, "", "GENMCP_BROKEN__: malformed"),
         ({}, "this is = not toml [", "not valid TOML"),
     ],
@@ -101,9 +105,15 @@ def test_the_example_config_documents_every_key_and_is_valid() -> None:
         ("sandbox", settings.sandbox),
         ("auth", settings.auth),
         ("auth.builtin", settings.auth.builtin),
+        ("outputs", settings.outputs),
+        ("budget", settings.budget),
+        ("web", settings.web),
     ]:
         assert f"[{section}]" in text
         for key in type(model).model_fields:
+            if (section, key) == ("budget", "providers"):
+                assert "[budget.providers.kolbo]" in text
+                continue
             if isinstance(getattr(model, key), BaseModel):
                 assert f"[{section}.{key}]" in text, f"{section}.{key} is not documented"
                 continue

@@ -21,7 +21,7 @@ async def test_operations_become_tools_with_schemas_and_annotations(runtime: Run
     async with Client(runtime.mcp) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
 
-    assert set(tools) == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits"}
+    assert set(tools) == {"conceptviz_generate", "conceptviz_edit", "poll", "jobs", "credits", "save"}
     generate = tools["conceptviz_generate"]
     assert generate.annotations is not None
     assert (generate.annotations.read_only_hint, generate.annotations.idempotent_hint) == (False, False)
@@ -71,7 +71,7 @@ async def test_a_disabled_provider_serves_no_tools_and_cannot_be_polled(
         names = {tool.name for tool in (await client.list_tools()).tools}
         generate = await client.call_tool("conceptviz_generate", {"prompt": "x"})
         poll = await client.call_tool("poll", {"job": "conceptviz:abc"})
-    assert names == {"poll", "jobs", "credits"}
+    assert names == {"poll", "jobs", "credits", "save"}
     assert generate.is_error
     assert poll.is_error
     assert simulator.requests.total == 0
