@@ -1,6 +1,7 @@
 """`genmcp users | clients | tokens | auth link`: the operator's side of the built-in authorization server.
 
-They work on the store directly (the registry's database), whether or not a server is running.
+They work on the store directly — the one `[store] url` names: the registry's SQLite file, or the PostgreSQL database
+every replica shares — whether or not a server is running.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from server.oauth.throttle import SignInThrottle
 
 if TYPE_CHECKING:
     from server.app import Runtime
+    from server.store.base import Store
 
 __all__ = ["BuiltinAuthServer", "issuer_of", "open_store"]
 
@@ -62,9 +63,20 @@ def issuer_of(settings: Settings) -> str:
     return origin.rstrip("/")
 
 
-def open_store(settings: Settings) -> OAuthStore:
-    """The store of the authorization server's records (tables in the job registry's database)."""
-    return SqliteOAuthStore(settings.jobs.resolved_db_path())
+def open_store(settings: Settings, shared: Store | None = None) -> OAuthStore:
+    """The store of the authorization server's records, where `[store] url` puts everything else: tables in the
+    job registry's SQLite file, or in the shared PostgreSQL database — through `shared`'s pool when it is the
+    runtime's `PostgresStore`, else (an operator command) a pool of its own. Nothing is opened yet."""
+    url = settings.store.postgres_url
+    if url is None:
+        return SqliteOAuthStore(settings.jobs.resolved_db_path())
+    from server.oauth.pg_store import PostgresOAuthStore
+    from server.store.postgres import PostgresStore
+
+    if isinstance(shared, PostgresStore):
+        return PostgresOAuthStore(shared, owned=False)
+    own = PostgresStore(url, pool_size=2, connect_timeout=settings.upstream.connect_timeout)
+    return PostgresOAuthStore(own, owned=True)
 
 
 class BuiltinAuthServer:
@@ -78,7 +90,7 @@ class BuiltinAuthServer:
         self.endpoints = {server.path: settings.auth.resource_url or base}
         self.endpoints.update({f"{server.path}/{name}": f"{base}/{name}" for name in runtime.served})
         self.resources = Resources(self.endpoints[server.path], list(self.endpoints.values())[1:])
-        self.store = open_store(settings)
+        self.store = open_store(settings, runtime.store)
         documents = (
             ClientDocuments(runtime.fetcher, allow_http_hosts=settings.inputs.allow_hosts)
             if builtin.client_metadata_documents

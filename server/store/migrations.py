@@ -185,6 +185,56 @@ POSTGRES: tuple[Migration, ...] = (
             "CREATE INDEX saves_state ON saves (state)",
         ),
     ),
+    Migration(
+        5,
+        "built-in authorization server",
+        # `server.oauth.pg_store`: only digests of minted secrets and Argon2id hashes of passwords are kept.
+        (
+            "CREATE TABLE oauth_users (name text PRIMARY KEY, password_hash text, "
+            "created_at double precision NOT NULL)",
+            """CREATE TABLE oauth_clients (
+                client_id text PRIMARY KEY,
+                origin text NOT NULL,
+                metadata jsonb NOT NULL,
+                secret_digest text,
+                secret_expires_at bigint,
+                created_at double precision NOT NULL,
+                fetched_at double precision
+            )""",
+            "CREATE TABLE oauth_requests (digest text PRIMARY KEY, record jsonb NOT NULL, "
+            "expires_at double precision NOT NULL)",
+            "CREATE TABLE oauth_codes (digest text PRIMARY KEY, record jsonb NOT NULL, "
+            "expires_at double precision NOT NULL, used_at double precision, grant_id text)",
+            """CREATE TABLE oauth_grants (
+                id text PRIMARY KEY,
+                user_name text NOT NULL,
+                client_id text NOT NULL,
+                scopes text[] NOT NULL,
+                resource text NOT NULL,
+                created_at double precision NOT NULL,
+                last_used_at double precision,
+                revoked_at double precision
+            )""",
+            "CREATE INDEX oauth_grants_user ON oauth_grants (user_name)",
+            "CREATE INDEX oauth_grants_client ON oauth_grants (client_id)",
+            """CREATE TABLE oauth_tokens (
+                digest text PRIMARY KEY,
+                grant_id text NOT NULL,
+                kind text NOT NULL,
+                scopes text[],
+                expires_at double precision NOT NULL,
+                created_at double precision NOT NULL,
+                used_at double precision
+            )""",
+            "CREATE INDEX oauth_tokens_grant ON oauth_tokens (grant_id)",
+            "CREATE TABLE oauth_sessions (digest text PRIMARY KEY, user_name text NOT NULL, "
+            "created_at double precision NOT NULL, expires_at double precision NOT NULL)",
+            "CREATE TABLE oauth_links (digest text PRIMARY KEY, user_name text NOT NULL, "
+            "expires_at double precision NOT NULL, used_at double precision)",
+            "CREATE TABLE oauth_failures (key text PRIMARY KEY, count integer NOT NULL, "
+            "locked_until double precision NOT NULL)",
+        ),
+    ),
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,8 +53,11 @@ def simhost(tmp_path: Path) -> Iterator[SimHost]:
 # --- replicas --------------------------------------------------------------------------------------------------------
 
 
-def replica_config(workdir: Path, index: int, simulators: str, store_url: str) -> dict[str, Any]:
-    """A live (non-sandbox) configuration: every provider at the shared simulators, as replica `index`."""
+def replica_config(
+    workdir: Path, index: int, simulators: str, store_url: str, **extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A live (non-sandbox) configuration: every provider at the shared simulators, as replica `index`; `extra`
+    sections are merged over it (e.g. `auth`)."""
     providers = {
         cls.name: {
             "api_key": cls.sandbox_key,
@@ -62,24 +65,27 @@ def replica_config(workdir: Path, index: int, simulators: str, store_url: str) -
         }
         for cls in PROVIDERS
     }
-    return settings_data(
-        workdir,
-        providers=providers,
-        store={"url": store_url, "lease_seconds": LEASE_SECONDS},
-        server={"stateless_http": True},
-        inputs={"allow_hosts": [urlsplit(simulators).netloc]},
-    )
+    sections: dict[str, dict[str, Any]] = {
+        "store": {"url": store_url, "lease_seconds": LEASE_SECONDS},
+        "server": {"stateless_http": True},
+        "inputs": {"allow_hosts": [urlsplit(simulators).netloc]},
+    }
+    for name, values in extra.items():
+        sections[name] = {**sections.get(name, {}), **values}
+    return settings_data(workdir, providers=providers, **sections)
 
 
-def start_replicas(workdir: Path, count: int, simulators: str, store_url: str) -> list[GenmcpProcess]:
-    """`count` replicas started at the same instant on the same database."""
+def start_replicas(
+    workdir: Path, count: int, simulators: str, store_url: str, **extra: Mapping[str, Any]
+) -> list[GenmcpProcess]:
+    """`count` replicas started at the same instant on the same database (`extra`: see `replica_config`)."""
     started: list[GenmcpProcess | BaseException] = [RuntimeError("not started")] * count
 
     def start(index: int) -> None:
         try:
             started[index] = start_genmcp(
                 workdir / f"replica{index}",
-                config=replica_config(workdir, index, simulators, store_url),
+                config=replica_config(workdir, index, simulators, store_url, **extra),
                 name=f"replica{index}",
             )
         except pytest.fail.Exception as exc:  # re-raised below, once every thread has ended

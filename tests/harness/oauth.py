@@ -4,10 +4,11 @@
 - `Person`: signs in on the sign-in page and answers the consent page over plain HTTP, with a cookie jar of its own
   (the browser tests use a real browser instead; this drives the same forms, for the protocol-level tests).
 - `pkce()`, `authorize_url()`: what an OAuth client sends.
-- `add_user()`: a user in a registry database (as `genmcp users add` would add it).
+- `add_user()`: a user in the store the settings name (as `genmcp users add` would add it).
 - `builtin_settings()`, `running_auth_server()` → `AuthServer`: genmcp in process in `[auth] mode = "builtin"` (as if
-  on http://127.0.0.1:8000), its ConceptViz on the simulator, a user `alice`, and a fake clock whose wall time starts
-  at the real time (the SDK's handlers check expiry on the real clock too: `aligned_clock()`).
+  on http://127.0.0.1:8000), on SQLite or (`store_url`) PostgreSQL, its ConceptViz on the simulator, a user `alice`,
+  and a fake clock whose wall time starts at the real time (the SDK's handlers check expiry on the real clock too:
+  `aligned_clock()`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from providers.conceptviz.simulator import ConceptVizAccount, ConceptVizSimulato
 from server.app import Runtime
 from server.config import Settings
 from server.oauth import credentials
-from server.oauth.sqlite_store import SqliteOAuthStore
+from server.oauth.server import open_store
 from server.oauth.store import UserRecord
 from tests.harness.clock import FakeClock
 from tests.harness.runtime import in_process_runtime
@@ -137,9 +138,9 @@ def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-async def add_user(db_path: Path, name: str, password: str | None = PASSWORD) -> None:
-    """Add a user to the registry database at `db_path`."""
-    store = SqliteOAuthStore(db_path)
+async def add_user(settings: Settings, name: str, password: str | None = PASSWORD) -> None:
+    """Add a user to the store `settings` name (the registry's SQLite file, or PostgreSQL)."""
+    store = open_store(settings)
     await store.open()
     try:
         hashed = await credentials.hash_password(password) if password is not None else None
@@ -212,13 +213,15 @@ class Person:
         return answer.headers["location"]
 
 
-def builtin_settings(tmp_path: Path, **builtin: Any) -> Settings:
-    """Live settings (ConceptViz with `KEY`) with the built-in authorization server on 127.0.0.1:8000."""
+def builtin_settings(tmp_path: Path, *, store_url: str | None = None, **builtin: Any) -> Settings:
+    """Live settings (ConceptViz with `KEY`) with the built-in authorization server on 127.0.0.1:8000, its records
+    in the registry's SQLite file, or in PostgreSQL at `store_url`."""
     return build_settings(
         tmp_path,
         providers={"conceptviz": {"api_key": KEY, "base_url": "https://conceptviz.test/api/v1"}},
         server={"host": "127.0.0.1", "port": 8000},
         auth={"mode": "builtin", "builtin": builtin},
+        store={"url": store_url or ""},
     )
 
 
@@ -254,7 +257,7 @@ async def running_auth_server(
     """Serve `settings` in process (users added first) until the block ends; with `fetch_app`, genmcp's downloads
     (client metadata documents) go to that app, as if its hosts were public."""
     for user in users:
-        await add_user(settings.jobs.resolved_db_path(), user)
+        await add_user(settings, user)
     simulator = ConceptVizSimulator(accounts={KEY: ConceptVizAccount(credits=100)}, job_seconds=5, now=clock.now)
     runtime = in_process_runtime(settings, apps={"conceptviz": simulator.app}, clock=clock, fetch_app=fetch_app)
     async with serving(runtime) as app:

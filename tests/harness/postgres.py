@@ -33,10 +33,14 @@ __all__ = [
     "fresh_database",
     "postgres_server",
     "private_cluster",
+    "table_dump",
     "unavailable",
 ]
 
 ENV_URL = "GENMCP_TEST_POSTGRES_URL"
+_URL_AT_START = os.environ.get(ENV_URL)
+"""Read at import: the suite's autouse fixture clears every `GENMCP_*` variable before each test, which may run
+before a test asks for the server (`request.getfixturevalue`)."""
 START_TIMEOUT = 60.0
 
 
@@ -172,7 +176,7 @@ def _wait_until_accepting(url: str, process: subprocess.Popen[bytes], log: Path)
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     """The server of `GENMCP_TEST_POSTGRES_URL`, or a private cluster for as long as the context lasts."""
-    url = os.environ.get(ENV_URL)
+    url = os.environ.get(ENV_URL) or _URL_AT_START
     if url:
         try:
             with psycopg.connect(url, connect_timeout=5):
@@ -197,3 +201,17 @@ def fresh_database(server: PostgresServer) -> Iterator[str]:
         yield url
     finally:
         server.drop_database(url)
+
+
+def table_dump(url: str, prefix: str = "") -> dict[str, str]:
+    """Every row of every table of the database at `url` (whose name starts with `prefix`), as text per table: what
+    the security suite searches for secrets."""
+    with psycopg.connect(url) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE %s ORDER BY 1",
+                (f"{prefix}%",),
+            )
+        ]
+        return {name: repr(conn.execute(f'SELECT * FROM "{name}"').fetchall()) for name in names}

@@ -5,7 +5,8 @@ genmcp runs in process with a fake clock (expiry without waiting); the person an
 (`tests.harness.oauth`). Cases: a wrong PKCE verifier, a replayed code (its tokens revoked too), an unregistered
 redirect URI, a redirect to another host, a token for another resource (at /authorize, at /token, at another
 endpoint), expired and revoked tokens, a replayed refresh token, a spend call without the spend scope, forged CSRF,
-fifty wrong passwords in a row.
+fifty wrong passwords in a row. Every case runs on both stores: the registry's SQLite file and PostgreSQL (where
+two replicas also count wrong passwords together, and the rows are searched for secrets like the files are).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from server.oauth import scopes
+from server.oauth import credentials, scopes
 from tests.harness.clock import FakeClock
 from tests.harness.oauth import (
     ISSUER,
@@ -29,6 +30,7 @@ from tests.harness.oauth import (
     REDIRECT,
     AuthServer,
     FormPage,
+    Person,
     aligned_clock,
     authorize_url,
     builtin_settings,
@@ -36,6 +38,7 @@ from tests.harness.oauth import (
     query_of,
     running_auth_server,
 )
+from tests.harness.postgres import table_dump
 from tests.harness.results import data, error_code, text
 from tests.security.conftest import INITIALIZE, MCP_HEADERS, Leaks
 
@@ -47,9 +50,19 @@ def clock() -> FakeClock:
     return aligned_clock()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, leaks: Leaks) -> str | None:
+    """Where the records live: the registry's SQLite file (None), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    leaks.watch(urlsplit(url).password or "")  # the store's password is a secret like any other
+    return url
+
+
 @pytest.fixture
-async def server(tmp_path: Path, clock: FakeClock) -> AsyncIterator[AuthServer]:
-    async with running_auth_server(builtin_settings(tmp_path), clock) as running:
+async def server(tmp_path: Path, clock: FakeClock, store_url: str | None) -> AsyncIterator[AuthServer]:
+    async with running_auth_server(builtin_settings(tmp_path, store_url=store_url), clock) as running:
         yield running
 
 
@@ -344,6 +357,34 @@ async def test_fifty_wrong_passwords_in_a_row_lock_sign_in(server: AuthServer, l
     assert "genmcp_session=" in opened.headers["set-cookie"]
 
 
+async def test_wrong_passwords_on_two_replicas_count_together(
+    tmp_path: Path, clock: FakeClock, postgres_url: str, leaks: Leaks
+) -> None:
+    """Failed sign-ins are counted in the store: a guesser spreading its tries over replicas is locked out as soon."""
+    settings = builtin_settings(tmp_path, store_url=postgres_url)
+    async with (
+        running_auth_server(settings, clock) as one,
+        running_auth_server(settings, clock, users=()) as two,
+        one.person() as at_one,
+        two.person() as at_two,
+    ):
+        forms = {}
+        for person in (at_one, at_two):
+            forms[id(person)] = FormPage((await person.get(f"{ISSUER}/oauth/sign-in")).text).form(method="password")
+
+        async def sign_in(person: Person, password: str) -> httpx2.Response:
+            return await person.post(f"{ISSUER}/oauth/sign-in", forms[id(person)], user="alice", password=password)
+
+        statuses = [(await sign_in(person, "wrong password")).status_code for person in [at_one, at_two] * 3]
+        assert statuses == [401, 401, 401, 401, 429, 429]  # the fifth wrong password in a row, whichever replica
+        assert (await sign_in(at_one, PASSWORD)).status_code == 429
+        assert (await sign_in(at_two, PASSWORD)).status_code == 429
+        clock.advance(301)
+        opened = await sign_in(at_two, PASSWORD)
+    assert opened.status_code == 303
+    assert "genmcp_session=" in opened.headers["set-cookie"]
+
+
 async def test_issued_secrets_never_reach_the_database_or_the_logs(server: AuthServer, leaks: Leaks) -> None:
     client = await _register(server, leaks)
     answer = await _tokens(server, client, leaks)
@@ -362,6 +403,17 @@ async def test_issued_secrets_never_reach_the_database_or_the_logs(server: AuthS
         ).json()
     leaks.watch(rotated["access_token"], rotated["refresh_token"])
     leaks.files("registry", server.runtime.settings.jobs.resolved_db_path().parent)
+    url = server.runtime.settings.store.postgres_url
+    stored = "\n".join(leaks.add(f"store:{table}", rows) for table, rows in table_dump(url).items()) if url else ""
+    registry = b"".join(
+        p.read_bytes() for p in server.runtime.settings.jobs.resolved_db_path().parent.rglob("*.sqlite3*")
+    )
+    # The records are there — as digests (the check above would fail on the tokens themselves).
+    found = stored if url else registry.decode("latin-1")
+    for secret in (answer["access_token"], rotated["access_token"], rotated["refresh_token"]):
+        assert credentials.digest(secret) in found
+    if url:
+        assert not registry  # nothing went to a SQLite file
 
 
 async def test_pkce_s256_is_required(server: AuthServer, leaks: Leaks) -> None:

@@ -1,5 +1,6 @@
-"""The store's password is a secret like a provider key: never in a log, a tool result, `genmcp check` or `genmcp
-jobs` output, or the store itself — including when the password is wrong and PostgreSQL refuses it."""
+"""The store's password is a secret like a provider key: never in a log, a tool result, the output of `genmcp check`,
+`genmcp jobs` or an operator command (`genmcp users`), or any table of the store (the authorization server's
+included) — including when the password is wrong and PostgreSQL refuses it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import psycopg
 import pytest
 
 from server.store.migrations import POSTGRES
-from tests.harness.postgres import PostgresServer, fresh_database
+from tests.harness.postgres import PostgresServer, fresh_database, table_dump
 from tests.harness.process import clean_env, run_genmcp, start_genmcp
 from tests.harness.settings import settings_data
 from tests.security.conftest import Leaks, connect, data
@@ -51,20 +52,19 @@ async def test_the_store_password_never_leaves_genmcp(tmp_path: Path, canary_url
     leaks.add("serve stderr", server.stderr())
     assert data(started)["status"] == "completed"
     env = clean_env(tmp_path, GENMCP_CONFIG=str(tmp_path / "genmcp.toml"))
-    for command in (["check"], ["jobs", "--json"]):
+    for command in (["check"], ["jobs", "--json"], ["users", "add", "carol", "--no-password"], ["users", "list"]):
         done = run_genmcp(command, workdir=tmp_path, env=env, timeout=60)
         leaks.add(" ".join(command), done.stdout + done.stderr)
         assert done.returncode == 0, done.stdout + done.stderr
         if command == ["check"]:
             assert f"postgresql postgresql://{ROLE}@127.0.0.1:" in done.stdout
             assert f"schema version {POSTGRES[-1].version}" in done.stdout
-        else:  # `genmcp jobs` reads the PostgreSQL store
+        elif command[0] == "jobs":  # `genmcp jobs` reads the PostgreSQL store
             (record,) = [json.loads(line) for line in done.stdout.splitlines()]
             assert (record["provider"], record["status"]) == ("conceptviz", "completed")
-    with psycopg.connect(canary_url) as conn:
-        for table in ("jobs", "artifacts", "balances"):
-            rows = conn.execute(f"SELECT * FROM {table}").fetchall()
-            leaks.add(f"store:{table}", repr(rows))
+    assert "carol" in done.stdout  # `users` worked on the PostgreSQL store
+    for table, rows in table_dump(canary_url).items():
+        leaks.add(f"store:{table}", rows)
     assert PASSWORD not in "\n".join(text for _, text in leaks.texts)
 
 
@@ -72,9 +72,11 @@ def test_a_refused_password_is_a_clear_error_without_the_password(tmp_path: Path
     wrong = canary_url.replace(PASSWORD, PASSWORD[:-4] + "0000")
     (tmp_path / "genmcp.toml").write_text(f'[store]\nurl = "{wrong}"\n[sandbox]\nmode = "on"\n')
     env = clean_env(tmp_path, GENMCP_CONFIG=str(tmp_path / "genmcp.toml"))
-    done = run_genmcp(["check"], workdir=tmp_path, env=env, timeout=60)
-    output = done.stdout + done.stderr
-    assert done.returncode != 0
-    assert "cannot connect to the store" in output
-    assert f"postgresql://{ROLE}@127.0.0.1" in output
-    assert PASSWORD[:-4] not in output
+    for command in (["check"], ["users", "list"]):  # a server's start, and an operator command
+        done = run_genmcp(command, workdir=tmp_path, env=env, timeout=60)
+        output = done.stdout + done.stderr
+        assert done.returncode != 0
+        assert "cannot connect to the store" in output
+        assert f"postgresql://{ROLE}@127.0.0.1" in output
+        assert PASSWORD[:-4] not in output
+        assert "Traceback" not in output

@@ -1,4 +1,5 @@
-"""Fixtures for the built-in authorization server in process (see `tests.harness.oauth`)."""
+"""Fixtures for the built-in authorization server in process (see `tests.harness.oauth`); `auth_server` runs each
+test on both stores: the registry's SQLite file and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def clock() -> FakeClock:
     return aligned_clock()
 
 
-@pytest.fixture
-async def auth_server(tmp_path: Path, clock: FakeClock) -> AsyncIterator[AuthServer]:
-    async with running_auth_server(builtin_settings(tmp_path), clock) as server:
+@pytest.fixture(params=["sqlite", "postgres"])
+async def auth_server(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AsyncIterator[AuthServer]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    async with running_auth_server(builtin_settings(tmp_path, store_url=url), clock) as server:
         yield server

@@ -1,4 +1,5 @@
-"""`genmcp users | clients | tokens | auth link`: the operator's commands, on the registry's database."""
+"""`genmcp users | clients | tokens | auth link`: the operator's commands, on the store `[store] url` names — the
+registry's SQLite file, or the shared PostgreSQL database (every test runs on both)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,15 @@ from tests.harness.config_file import write_config
 from tests.harness.settings import build_settings, settings_data
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The `[store]` section: empty (SQLite), or a fresh PostgreSQL database."""
+    return {"url": request.getfixturevalue("postgres_url")} if request.param == "postgres" else {}
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
-    return write_config(tmp_path / "genmcp.toml", settings_data(tmp_path, auth={"mode": "builtin"}))
+def config(tmp_path: Path, store: dict[str, str]) -> Path:
+    return write_config(tmp_path / "genmcp.toml", settings_data(tmp_path, auth={"mode": "builtin"}, store=store))
 
 
 def run(config: Path, *args: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None) -> int:
@@ -29,7 +36,11 @@ def run(config: Path, *args: str, stdin: str | None = None, monkeypatch: pytest.
 
 
 def test_users_are_added_listed_given_a_new_password_and_removed(
-    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    config: Path,
+    tmp_path: Path,
+    store: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert (
         run(config, "users", "add", "alice", "--password-stdin", stdin="a long password\n", monkeypatch=monkeypatch)
@@ -57,10 +68,12 @@ def test_users_are_added_listed_given_a_new_password_and_removed(
     assert run(config, "users", "remove", "alice") == 0
     assert "tokens are revoked" in capsys.readouterr().out
     assert run(config, "users", "remove", "alice") == 2
+    # The commands wrote where the server reads: the registry's file, or PostgreSQL (and then no file at all).
+    assert (tmp_path / "jobs.sqlite3").exists() == (not store)
 
 
-async def _grant(tmp_path: Path, user: str) -> str:
-    settings = build_settings(tmp_path)
+async def _grant(tmp_path: Path, store_section: dict[str, str], user: str) -> str:
+    settings = build_settings(tmp_path, store=store_section)
     store = open_store(settings)
     await store.open()
     grant = GrantRecord(
@@ -84,8 +97,10 @@ async def _grant(tmp_path: Path, user: str) -> str:
     return grant.id
 
 
-def test_tokens_are_listed_and_revoked(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    grant = anyio.run(_grant, tmp_path, "alice")
+def test_tokens_are_listed_and_revoked(
+    config: Path, tmp_path: Path, store: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    grant = anyio.run(_grant, tmp_path, store, "alice")
     assert run(config, "tokens", "list") == 0
     listed = capsys.readouterr().out
     assert grant in listed
