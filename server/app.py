@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -23,26 +24,37 @@ from providers import Adapters
 from providers.base import Provider
 from server import __version__
 from server.artifacts import Files
-from server.assembly import Assembly, assemble
 from server.background import BackgroundRuns
-from server.calls import Calls
 from server.clock import Clock, SystemClock
 from server.config import Settings
-from server.credits import Balances
 from server.errors import ConfigError
 from server.fetch import Fetcher, Resolver
-from server.handles import Handles
 from server.leases import Leases, replica_id
 from server.limits import CallLimits
 from server.mcp_server import GenmcpServer
-from server.orphans import OrphanSweeper
 from server.previews import Previews
 from server.redaction import Redactor
 from server.sandbox import SandboxServer
 from server.store import build_stores
 from server.tasks.feature import TasksFeature
 
+if TYPE_CHECKING:
+    # The assembly's side (calls, handles, the catalog, every tool) is imported when the runtime starts, in the
+    # worker thread that assembles it: a stdio client's handshake does not wait for it.
+    from server.assembly import Assembly
+    from server.calls import Calls
+    from server.credits import Balances
+    from server.handles import Handles
+    from server.orphans import OrphanSweeper
+
 __all__ = ["Runtime", "is_loopback", "require_safe_bind", "uses_sandbox"]
+
+
+def _assemble(runtime: Runtime, sandbox_url: str | None) -> Assembly:
+    from server.assembly import assemble
+
+    return assemble(runtime, sandbox_url)
+
 
 log = logging.getLogger("genmcp")
 
@@ -226,7 +238,7 @@ class Runtime:
             stack.push_async_callback(side.close)
         sandbox_url = self.sandbox_server.bind() if self.sandbox_server is not None else None
         # Importing the adapters and building their tools is CPU work: off the event loop, which keeps serving.
-        assembly = await anyio.to_thread.run_sync(lambda: assemble(self, sandbox_url))
+        assembly = await anyio.to_thread.run_sync(lambda: _assemble(self, sandbox_url))
         self._assembly = assembly
         for provider in assembly.providers.values():
             stack.push_async_callback(provider.client.http.aclose)

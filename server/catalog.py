@@ -234,9 +234,8 @@ class Catalog:
         )
 
         async def answer(args: Any, call: Call) -> CreditsResult:
-            result = await self.balances.credits(args.provider)
-            names = [args.provider] if args.provider else sorted(self.providers)
-            return result.model_copy(update={"spend": await self.guard.today(names, call.caller)})
+            spend = await self.guard.today(self.balances.names(args.provider), call.caller)
+            return await self.balances.credits(args.provider, spend=spend)
 
         return ToolSpec(
             name="credits",

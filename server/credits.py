@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from providers.base import Balance, Provider
 from server.clock import Clock
 from server.errors import GenmcpError, InvalidInput
 from server.jobs import JobStore
-from server.results import BalanceEntry, CreditsInfo, CreditsResult, ErrorInfo
+from server.results import BalanceEntry, CreditsInfo, CreditsResult, ErrorInfo, SpendEntry
 from server.views import iso
 
 __all__ = ["Balances", "provider_named"]
@@ -37,11 +37,17 @@ class Balances:
         if credits is not None and credits.remaining is not None:
             await self.store.record_balance(provider, credits.remaining, self.clock.wall())
 
-    async def credits(self, provider: str | None = None) -> CreditsResult:
-        """Every configured provider's balance (or one's), live where the API can say, else as last seen."""
-        names = [provider_named(self.providers, provider).name] if provider else sorted(self.providers)
+    def names(self, provider: str | None = None) -> list[str]:
+        """The providers `credits` answers for: the one asked for (checked), else every configured one."""
+        return [provider_named(self.providers, provider).name] if provider else sorted(self.providers)
+
+    async def credits(self, provider: str | None = None, *, spend: Sequence[SpendEntry] = ()) -> CreditsResult:
+        """Every configured provider's balance (or one's), live where the API can say, else as last seen; with
+        today's `spend` beside them."""
         return CreditsResult(
-            balances=[await self._balance(self.providers[name]) for name in names], sandbox=self.sandbox
+            balances=[await self._balance(self.providers[name]) for name in self.names(provider)],
+            spend=list(spend),
+            sandbox=self.sandbox,
         )
 
     async def _balance(self, provider: Provider) -> BalanceEntry:

@@ -9,8 +9,10 @@ lists in `inputs.allow_hosts` skip the address check (that is how tests reach lo
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -77,8 +79,12 @@ class Fetcher:
         self.max_redirects = max_redirects
         self.resolve = resolver or _system_resolver
         self._transport = transport
-        # Built once: a TLS context costs ~50 ms of CPU, far more than the download it serves.
-        self._tls = httpx2.create_ssl_context(trust_env=False)
+
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext:
+        # Built once, at the first download: a TLS context costs ~50 ms of CPU, far more than the download it serves,
+        # and nothing else at start-up needs it.
+        return httpx2.create_ssl_context(trust_env=False)
 
     def allow(self, host: str) -> None:
         """Allow one more host (the sandbox's own loopback server)."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image
-
 __all__ = ["image_pixels", "preview_of", "sniff_image"]
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -31,6 +29,8 @@ def sniff_image(data: bytes) -> str | None:
 
 def image_pixels(data: bytes) -> int | None:
     """Width × height from the image header (nothing is decoded), or None when Pillow cannot read it."""
+    from PIL import Image  # Pillow is needed at the first image, not at start-up
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -46,6 +46,8 @@ def preview_of(data: bytes, *, max_pixels: int) -> tuple[bytes, str] | None:
     pixels = image_pixels(data)
     if pixels is None or pixels > max_pixels:
         return None
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))

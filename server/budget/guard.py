@@ -175,8 +175,9 @@ class SpendGuard:
             caps = self.policy.caps(name, caller.bucket)
             shared = next((cap for cap in caps if cap.caller is None), None)
             own: Cap | None = next((cap for cap in caps if cap.caller is not None), None)
+            confirm_above = self.policy.confirm_above(name)
             everyone, yours = await self.ledger.spent_by(day.day, name, caller.bucket)
-            if not caps and self.policy.confirm_above(name) is None and everyone == 0:
+            if not caps and confirm_above is None and everyone == 0:
                 continue
             entries.append(
                 SpendEntry(
@@ -186,7 +187,7 @@ class SpendGuard:
                     cap=shared.limit if shared else None,
                     yours=yours,
                     your_cap=own.limit if own else None,
-                    confirm_above=self.policy.confirm_above(name),
+                    confirm_above=confirm_above,
                     resets_at=iso(day.resets_at),
                 )
             )

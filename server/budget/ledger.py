@@ -8,14 +8,13 @@ interface a networked store implements too; `SqliteSpendLedger` shares the regis
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from server.budget.policy import Cap
+from server.sqlite_file import SqliteFile
 
 __all__ = ["Blocked", "Charge", "SpendLedger", "SqliteSpendLedger"]
 
@@ -105,30 +104,16 @@ CREATE INDEX IF NOT EXISTS spend_job ON spend (job) WHERE job IS NOT NULL;
 """
 
 
-class SqliteSpendLedger:
+class SqliteSpendLedger(SqliteFile):
     """The ledger in the registry's SQLite file (a connection of its own; `BEGIN IMMEDIATE` makes a reservation
     atomic against other processes sharing the file too)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._connection: sqlite3.Connection | None = None
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise RuntimeError("the spend ledger is not open (start the runtime first)")
-        return self._connection
+    what = "spend ledger"
 
     async def open(self) -> None:
-        if self._connection is not None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # as the job registry: WAL survives a crash of the process
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(_SCHEMA)
-        self._connection = db
+        db = self._connect()
+        if db is not None:
+            db.executescript(_SCHEMA)
 
     def _sum(self, day: str, provider: str, caller: str | None) -> float:
         sql = "SELECT COALESCE(SUM(amount), 0) FROM spend WHERE day=? AND provider=?"
@@ -202,8 +187,3 @@ class SqliteSpendLedger:
             args.append(caller)
         rows = self._db.execute(sql + " GROUP BY day, provider ORDER BY day, provider", args).fetchall()
         return [(str(day), str(provider), float(total)) for day, provider, total in rows]
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None

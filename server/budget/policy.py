@@ -60,13 +60,20 @@ class BudgetPolicy:
         self.settings = settings
         self.wall = wall
         self.zone: tzinfo = UTC if settings.timezone == "UTC" else ZoneInfo(settings.timezone)
+        self._current: tuple[float, BudgetDay] | None = None
+        """The day last asked for and when it began: every call asks, and it changes once a day."""
 
     def day(self, at: float | None = None) -> BudgetDay:
         """The budget day at `at` (default: now)."""
-        moment = datetime.fromtimestamp(self.wall() if at is None else at, self.zone)
+        instant = self.wall() if at is None else at
+        if self._current is not None and self._current[0] <= instant < self._current[1].resets_at:
+            return self._current[1]
+        moment = datetime.fromtimestamp(instant, self.zone)
         midnight = datetime(moment.year, moment.month, moment.day, tzinfo=self.zone)
         following = (midnight + timedelta(days=1, hours=2)).replace(hour=0)  # safe across a DST change
-        return BudgetDay(day=moment.date().isoformat(), resets_at=following.timestamp())
+        day = BudgetDay(day=moment.date().isoformat(), resets_at=following.timestamp())
+        self._current = (midnight.timestamp(), day)
+        return day
 
     def days(self, count: int) -> list[str]:
         """The last `count` budget days, oldest first (today last)."""

@@ -12,7 +12,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from server.oauth.store import (
@@ -27,6 +26,7 @@ from server.oauth.store import (
     UserExists,
     UserRecord,
 )
+from server.sqlite_file import SqliteFile
 
 __all__ = ["MIGRATIONS", "SqliteOAuthStore"]
 
@@ -94,18 +94,10 @@ def _client(row: tuple[Any, ...]) -> ClientRecord:
     )
 
 
-class SqliteOAuthStore:
+class SqliteOAuthStore(SqliteFile):
     """`OAuthStore` on a SQLite file (the job registry's)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._connection: sqlite3.Connection | None = None
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise RuntimeError("the OAuth store is not open")
-        return self._connection
+    what = "OAuth store"
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -119,14 +111,9 @@ class SqliteOAuthStore:
         db.execute("COMMIT")
 
     async def open(self) -> None:
-        if self._connection is not None:
+        db = self._connect()
+        if db is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        self._connection = db
         with self._tx():
             db.execute("CREATE TABLE IF NOT EXISTS oauth_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
             applied = {row[0] for row in db.execute("SELECT version FROM oauth_migrations")}
@@ -136,11 +123,6 @@ class SqliteOAuthStore:
                 for statement in filter(str.strip, sql.split(";")):
                     db.execute(statement)
                 db.execute("INSERT INTO oauth_migrations VALUES (?, ?)", (version, time.time()))
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
     def schema_version(self) -> int:
         """The newest migration applied."""

@@ -8,14 +8,13 @@ exactly one of them write. `PendingSaves` is the small interface a networked sto
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from server.results import SavedFile, SaveReport
+from server.sqlite_file import SqliteFile
 
 __all__ = ["PendingSaves", "SaveRequest", "SqlitePendingSaves"]
 
@@ -96,29 +95,15 @@ CREATE INDEX IF NOT EXISTS saves_state ON saves (state);
 """
 
 
-class SqlitePendingSaves:
+class SqlitePendingSaves(SqliteFile):
     """Pending saves in the registry's SQLite file (a connection of their own; WAL lets both write)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._connection: sqlite3.Connection | None = None
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise RuntimeError("the save store is not open (start the runtime first)")
-        return self._connection
+    what = "save store"
 
     async def open(self) -> None:
-        if self._connection is not None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # as the job registry: WAL survives a crash of the process
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(_SCHEMA)
-        self._connection = db
+        db = self._connect()
+        if db is not None:
+            db.executescript(_SCHEMA)
 
     async def add(self, request: SaveRequest) -> None:
         self._db.execute(
@@ -151,8 +136,3 @@ class SqlitePendingSaves:
         self._db.execute("UPDATE saves SET state='pending' WHERE state='writing'")
         rows = self._db.execute("SELECT record FROM saves WHERE state='pending' ORDER BY created_at").fetchall()
         return [SaveRequest.model_validate_json(row[0]).model_copy(update={"state": "pending"}) for row in rows]
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None

@@ -17,6 +17,7 @@ from typing import Any
 from anyio.abc import TaskStatus
 
 from server.jobs import JobRecord, StoredBalance
+from server.sqlite_file import SqliteFile
 from server.store.base import Admission, Lease
 from server.store.events import JobEvents
 from server.store.migrations import SQLITE, check_known
@@ -26,35 +27,22 @@ __all__ = ["SqliteStore"]
 _UNFINISHED = "('submitting', 'running')"
 
 
-class SqliteStore:
+class SqliteStore(SqliteFile):
     """Jobs, balances, leases and call counters in one SQLite file."""
 
     def __init__(self, path: Path, redact: Callable[[str], str] = str) -> None:
-        self.path = path
+        super().__init__(path)
         self._redact = redact
-        self._connection: sqlite3.Connection | None = None
         self.events = JobEvents()
 
     @property
     def description(self) -> str:
         return f"sqlite {self.path}"
 
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise RuntimeError("the job store is not open (start the runtime first)")
-        return self._connection
-
     async def open(self) -> None:
-        if self._connection is not None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        self._migrate(db)
-        self._connection = db
+        db = self._connect()
+        if db is not None:
+            self._migrate(db)
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         check_known(db.execute("PRAGMA user_version").fetchone()[0], SQLITE, str(self.path))
@@ -77,11 +65,6 @@ class SqliteStore:
 
     async def listen(self, *, task_status: TaskStatus[None]) -> None:
         task_status.started()  # changes are announced in process, by the writes themselves
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
     # --- records ---------------------------------------------------------------------------------------------------
 
