@@ -28,6 +28,7 @@ from server.oauth.store import (
     TokenRecord,
     UserExists,
     UserRecord,
+    purge_statements,
 )
 from server.store.postgres import PostgresStore
 
@@ -348,17 +349,6 @@ class PostgresOAuthStore:
             if not locked or not locked[0]:
                 return 0  # another replica is purging right now
             removed = 0
-            for sql, args in (
-                ("DELETE FROM oauth_requests WHERE expires_at<=%s", (now,)),
-                ("DELETE FROM oauth_codes WHERE expires_at<=%s", (now - 86_400,)),  # kept a day to spot replays
-                ("DELETE FROM oauth_sessions WHERE expires_at<=%s", (now,)),
-                ("DELETE FROM oauth_links WHERE expires_at<=%s", (now,)),
-                ("DELETE FROM oauth_failures WHERE count=0 AND locked_until<=%s", (now,)),
-                (
-                    "DELETE FROM oauth_tokens WHERE expires_at<=%s OR grant_id IN "
-                    "(SELECT id FROM oauth_grants WHERE revoked_at IS NOT NULL)",
-                    (now,),
-                ),
-            ):
+            for sql, args in purge_statements(now, "%s"):
                 removed += (await conn.execute(sql, args)).rowcount
         return removed

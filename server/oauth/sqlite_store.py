@@ -25,6 +25,7 @@ from server.oauth.store import (
     TokenRecord,
     UserExists,
     UserRecord,
+    purge_statements,
 )
 from server.sqlite_file import SqliteFile
 
@@ -398,17 +399,6 @@ class SqliteOAuthStore(SqliteFile):
     async def purge(self, now: float) -> int:
         with self._tx() as db:
             removed = 0
-            for sql, args in (
-                ("DELETE FROM oauth_requests WHERE expires_at<=?", (now,)),
-                ("DELETE FROM oauth_codes WHERE expires_at<=?", (now - 86_400,)),  # kept a day to spot replays
-                ("DELETE FROM oauth_sessions WHERE expires_at<=?", (now,)),
-                ("DELETE FROM oauth_links WHERE expires_at<=?", (now,)),
-                ("DELETE FROM oauth_failures WHERE count=0 AND locked_until<=?", (now,)),
-                (
-                    "DELETE FROM oauth_tokens WHERE expires_at<=? OR grant_id IN "
-                    "(SELECT id FROM oauth_grants WHERE revoked_at IS NOT NULL)",
-                    (now,),
-                ),
-            ):
+            for sql, args in purge_statements(now, "?"):
                 removed += db.execute(sql, args).rowcount
         return removed

@@ -26,6 +26,7 @@ __all__ = [
     "TokenRecord",
     "UserExists",
     "UserRecord",
+    "purge_statements",
 ]
 
 
@@ -254,3 +255,20 @@ class OAuthStore(Protocol):
     async def purge(self, now: float) -> int:
         """Delete what has expired (requests, codes, sessions, links, tokens of revoked or expired grants)."""
         ...
+
+
+def purge_statements(now: float, placeholder: str) -> list[tuple[str, tuple[float]]]:
+    """What `purge` deletes, one statement each, in the backend's parameter style (`?` or `%s`)."""
+    statements = (
+        ("DELETE FROM oauth_requests WHERE expires_at<=?", now),
+        ("DELETE FROM oauth_codes WHERE expires_at<=?", now - 86_400),  # kept a day to spot replays
+        ("DELETE FROM oauth_sessions WHERE expires_at<=?", now),
+        ("DELETE FROM oauth_links WHERE expires_at<=?", now),
+        ("DELETE FROM oauth_failures WHERE count=0 AND locked_until<=?", now),
+        (
+            "DELETE FROM oauth_tokens WHERE expires_at<=? OR grant_id IN "
+            "(SELECT id FROM oauth_grants WHERE revoked_at IS NOT NULL)",
+            now,
+        ),
+    )
+    return [(sql.replace("?", placeholder), (value,)) for sql, value in statements]

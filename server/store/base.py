@@ -24,7 +24,7 @@ from anyio.abc import TaskStatus
 from server.jobs import JobRecord, JobStore
 from server.store.events import JobEvents
 
-__all__ = ["Admission", "Lease", "Store"]
+__all__ = ["Admission", "Lease", "Store", "job_filters"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,27 @@ class Store(JobStore, Protocol):
     async def release_call(self, slot: str) -> None:
         """The call holding `slot` has ended."""
         ...
+
+
+def job_filters(
+    placeholder: str,
+    *,
+    provider: str | None,
+    status: str | None,
+    caller: str | None,
+    updated_before: float | None,
+) -> tuple[str, list[str | float]]:
+    """The `WHERE` clause (empty when nothing filters) and its arguments of a job listing, in the backend's
+    parameter style (`?` or `%s`)."""
+    clauses: list[str] = []
+    args: list[str | float] = []
+    for column, value in (
+        ("provider=", provider),
+        ("status=", status),
+        ("caller=", caller),
+        ("updated_at<", updated_before),
+    ):
+        if value is not None:
+            clauses.append(column + placeholder)
+            args.append(value)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args

@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from server.errors import ConfigError
 from server.jobs import JobRecord, StoredBalance
-from server.store.base import Admission, Lease
+from server.store.base import Admission, Lease, job_filters
 from server.store.events import JOB_CHANNEL, JobEvents
 from server.store.migrations import MIGRATION_LOCK, POSTGRES, check_known
 
@@ -219,17 +219,7 @@ class PostgresStore:
         updated_before: float | None = None,
         limit: int = 20,
     ) -> list[JobRecord]:
-        clauses, args = [], []
-        for clause, value in (
-            ("provider=%s", provider),
-            ("status=%s", status),
-            ("caller=%s", caller),
-            ("updated_at<%s", updated_before),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                args.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, args = job_filters("%s", provider=provider, status=status, caller=caller, updated_before=updated_before)
         return await self._records(f"SELECT record FROM jobs {where} ORDER BY created_at DESC LIMIT %s", (*args, limit))
 
     async def record_balance(self, provider: str, remaining: float, as_of: float) -> None:

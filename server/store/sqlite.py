@@ -18,7 +18,7 @@ from anyio.abc import TaskStatus
 
 from server.jobs import JobRecord, StoredBalance
 from server.sqlite_file import SqliteFile
-from server.store.base import Admission, Lease
+from server.store.base import Admission, Lease, job_filters
 from server.store.events import JobEvents
 from server.store.migrations import SQLITE, check_known
 
@@ -118,17 +118,7 @@ class SqliteStore(SqliteFile):
         updated_before: float | None = None,
         limit: int = 20,
     ) -> list[JobRecord]:
-        clauses, args = [], []
-        for clause, value in (
-            ("provider=?", provider),
-            ("status=?", status),
-            ("caller=?", caller),
-            ("updated_at<?", updated_before),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                args.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, args = job_filters("?", provider=provider, status=status, caller=caller, updated_before=updated_before)
         rows = self._db.execute(
             f"SELECT record FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
         ).fetchall()
