@@ -14,6 +14,8 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import anyio
+
 from server.artifacts import ArtifactStore
 from server.background import BackgroundRuns
 from server.callers import Caller
@@ -67,6 +69,8 @@ class Saves:
         self.redact = redact
         self.poll: Poll | None = None
         """Set by the runtime once handles exist: how a watcher finishes a job."""
+        self._writing: dict[str, anyio.Event] = {}
+        """Saves this process is writing now, set when each is written."""
 
     @property
     def uses_client_roots(self) -> bool:
@@ -212,9 +216,20 @@ class Saves:
             return requests[-1].report() if requests else None
         for request in requests:
             if request.state == "pending" and await self.pending.claim(request.id, self.clock.wall()):
-                await self._write_pending(request, result)
+                await self._write_claimed(request, result)
+            elif (writing := self._writing.get(request.id)) is not None:
+                # Its watcher is writing it right now: answer with what it wrote, not "pending".
+                await writing.wait()
         latest = await self.pending.for_job(result.job)
         return latest[-1].report() if latest else None
+
+    async def _write_claimed(self, request: SaveRequest, result: ToolResult) -> None:
+        done = self._writing[request.id] = anyio.Event()
+        try:
+            await self._write_pending(request, result)
+        finally:
+            del self._writing[request.id]
+            done.set()
 
     async def _write_pending(self, request: SaveRequest, result: ToolResult) -> None:
         place = Place(root=Path(request.root), origin=request.origin, named=Path(request.named))

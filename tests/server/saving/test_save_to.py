@@ -241,3 +241,45 @@ async def test_a_file_over_the_size_cap_is_not_saved(
     assert saved.is_error
     assert error_code(saved) == "save_failed"
     assert tree(project) == []
+
+
+class HeldDownloads:
+    """The simulator's file downloads, held until `release` (the provider's API is not held)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.started = anyio.Event()
+        self.released = anyio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(".png"):
+            self.started.set()
+            await self.released.wait()
+        await self.app(scope, receive, send)
+
+
+async def test_a_poll_while_the_watcher_writes_the_files_answers_what_it_wrote(
+    tmp_path: Path, project: Path, clock: FakeClock, simulator: ConceptVizSimulator
+) -> None:
+    downloads = HeldDownloads(simulator.app)
+    settings = make_settings(tmp_path, outputs={"dirs": [str(project)]})
+    runtime = in_process_runtime(settings, apps={"conceptviz": simulator.app}, clock=clock, fetch_app=downloads)
+    answers: list[dict[str, Any]] = []
+    async with runtime, Client(runtime.mcp) as client:
+        started = await client.call_tool("conceptviz_generate", {"prompt": "x", "wait": 0, "save_to": "w.png"})
+        handle = data(started)["job"]
+        with anyio.fail_after(20):
+            await downloads.started.wait()  # the watcher saw the job finish and is fetching its file
+
+            async def poll() -> None:
+                answers.append(data(await client.call_tool("poll", {"job": handle, "wait": 0})))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(poll)
+                await anyio.wait_all_tasks_blocked()  # the poll is in, while the write is held
+                downloads.released.set()
+            await watcher_done(runtime, handle)
+    [polled] = answers
+    assert polled["status"] == "completed"
+    assert polled["saved"]["status"] == "saved", polled["saved"]
+    assert tree(project) == ["w.png"]
