@@ -23,7 +23,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
 
 from tests.e2e.test_oauth import add_user, oauth_config
 from tests.harness.oauth import PASSWORD
@@ -107,7 +107,14 @@ def open_page(browser: Browser, url: str, **context: Any) -> tuple[Page, list[st
             problems.append(f"console: {message.text}")
 
     page.on("console", on_console)
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+
+    def on_failed(request: Request) -> None:
+        # A request the browser itself abandoned because the page navigated away (a favicon, a progress refresh)
+        # is not a failure of the page.
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"failed: {request.url} ({request.failure})")
+
+    page.on("requestfailed", on_failed)
 
     def on_response(response: Response) -> None:
         if response.status >= 400:
