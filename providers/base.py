@@ -121,10 +121,9 @@ class JobUpdate:
 
 @dataclass(frozen=True)
 class Balance:
-    """A provider's credit balance, live or as last seen in a response."""
+    """A provider's credit balance, read live from its API."""
 
     remaining: float
-    live: bool
     as_of: float
     """Unix time of the observation."""
     details: dict[str, Any] = field(default_factory=dict)
@@ -333,8 +332,9 @@ class Provider(ABC):
         """
 
     @abstractmethod
-    async def balance(self, last_seen: Balance | None) -> Balance | None:
-        """The account's credits: live when the API can say, else `last_seen` (or `None`)."""
+    async def balance(self) -> Balance | None:
+        """The account's credits read live, or None when the API has no balance endpoint (`credits` then shows the
+        last balance one of its answers reported)."""
 
     def attach(self, task_group: TaskGroup | None) -> None:  # noqa: B027 - a hook most adapters do not need
         """The runtime's task group, for adapters that hold a long-lived connection (None at shutdown)."""

@@ -203,7 +203,8 @@ class Runtime:
 
     async def ready(self) -> None:
         """Wait until the runtime has started (raises what stopped it from starting)."""
-        await self._ready.wait()
+        if not self._ready.is_set():  # waiting on a set event still yields to the loop once: every call asks
+            await self._ready.wait()
         if self._failure is not None:
             raise RuntimeError("genmcp failed to start; see its log") from self._failure
 

@@ -7,11 +7,15 @@ from collections.abc import Mapping, Sequence
 from providers.base import Balance, Provider
 from server.clock import Clock
 from server.errors import GenmcpError, InvalidInput
-from server.jobs import JobStore
+from server.jobs import JobStore, StoredBalance
 from server.results import BalanceEntry, CreditsInfo, CreditsResult, ErrorInfo, SpendEntry
 from server.views import iso
 
-__all__ = ["Balances", "provider_named"]
+__all__ = ["RECORD_UNCHANGED_EVERY", "Balances", "provider_named"]
+
+RECORD_UNCHANGED_EVERY = 60.0
+"""Seconds between writes of a live balance that has not changed (a changed one is written at once): `credits` is
+a cheap read agents call often, and rewriting the same number on each call is most of genmcp's cost per call."""
 
 
 def provider_named(providers: Mapping[str, Provider], name: str) -> Provider:
@@ -31,11 +35,26 @@ class Balances:
         self.store = store
         self.clock = clock
         self.sandbox = sandbox
+        self._recorded: dict[str, StoredBalance] = {}
+        """The balance this process last wrote for each provider."""
 
     async def remember(self, provider: str, credits: CreditsInfo | None) -> None:
         """Keep a balance a provider reported in an answer (for providers without a balance endpoint)."""
         if credits is not None and credits.remaining is not None:
-            await self.store.record_balance(provider, credits.remaining, self.clock.wall())
+            await self._record(provider, credits.remaining, self.clock.wall())
+
+    async def _record(self, provider: str, remaining: float, as_of: float) -> None:
+        await self.store.record_balance(provider, remaining, as_of)
+        self._recorded[provider] = StoredBalance(remaining=remaining, as_of=as_of)
+
+    def _unchanged(self, provider: str, balance: Balance) -> bool:
+        """Whether this process wrote the same balance less than `RECORD_UNCHANGED_EVERY` seconds before."""
+        recorded = self._recorded.get(provider)
+        return (
+            recorded is not None
+            and recorded.remaining == balance.remaining
+            and 0 <= balance.as_of - recorded.as_of < RECORD_UNCHANGED_EVERY
+        )
 
     def names(self, provider: str | None = None) -> list[str]:
         """The providers `credits` answers for: the one asked for (checked), else every configured one."""
@@ -51,25 +70,28 @@ class Balances:
         )
 
     async def _balance(self, provider: Provider) -> BalanceEntry:
-        stored = await self.store.last_balance(provider.name)
-        last = Balance(remaining=stored.remaining, live=False, as_of=stored.as_of) if stored else None
         try:
-            balance = await provider.balance(last)
+            balance = await provider.balance()
         except GenmcpError as exc:
             return BalanceEntry(provider=provider.name, error=ErrorInfo.of(exc, spending=False))
         if balance is None:
+            return await self._last_seen(provider)
+        if not self._unchanged(provider.name, balance):
+            await self._record(provider.name, balance.remaining, balance.as_of)
+        return BalanceEntry(provider=provider.name, remaining=balance.remaining, live=True, as_of=iso(balance.as_of))
+
+    async def _last_seen(self, provider: Provider) -> BalanceEntry:
+        """The balance a provider without a balance endpoint last reported in an answer."""
+        stored = await self.store.last_balance(provider.name)
+        if stored is None:
             return BalanceEntry(
                 provider=provider.name,
                 note=f"{provider.title} has no balance endpoint and no response has reported one yet.",
             )
-        if balance.live:
-            await self.store.record_balance(provider.name, balance.remaining, balance.as_of)
         return BalanceEntry(
             provider=provider.name,
-            remaining=balance.remaining,
-            live=balance.live,
-            as_of=iso(balance.as_of),
-            note=None
-            if balance.live
-            else f"{provider.title} has no balance endpoint: this is the last balance it reported, with when.",
+            remaining=stored.remaining,
+            live=False,
+            as_of=iso(stored.as_of),
+            note=f"{provider.title} has no balance endpoint: this is the last balance it reported, with when.",
         )

@@ -11,15 +11,17 @@ from types import MappingProxyType
 __all__ = ["CLIENT_KEYS", "RedactingFilter", "Redactor", "strip_query"]
 
 _MASK = "[redacted]"
-# Credentials in common shapes, even ones we were never told about (e.g. a key echoed by an upstream).
+# Credentials in common shapes, even ones we were never told about (e.g. a key echoed by an upstream). Each pattern
+# comes with the lower-case text any match must contain: most text has none of them, and one scan for each of those
+# is much cheaper than running the pattern.
 _PATTERNS = (
-    re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer\s+)?[^\s,;\"']+"),
-    re.compile(r"(?i)(x-api-key\s*[:=]\s*)[^\s,;\"']+"),
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    (re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer\s+)?[^\s,;\"']+"), "authorization"),
+    (re.compile(r"(?i)(x-api-key\s*[:=]\s*)[^\s,;\"']+"), "x-api-key"),
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), "bearer"),
     # Secrets genmcp's own authorization server mints carry a prefix (server.oauth.credentials).
-    re.compile(r"()gmcp_(?:at|rt|cs|ac|sl|ss|rq)_[A-Za-z0-9_-]{20,}"),
+    (re.compile(r"()gmcp_(?:at|rt|cs|ac|sl|ss|rq)_[A-Za-z0-9_-]{20,}"), "gmcp_"),
     # The query string of a request line in an access log (codes, states, request ids travel there).
-    re.compile(r'(\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^\s"?]*\?)[^\s"]+'),
+    (re.compile(r'(\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^\s"?]*\?)[^\s"]+'), "?"),
 )
 
 
@@ -41,8 +43,11 @@ class Redactor:
         for secret in (*_request_secrets(), *self._secrets):
             if secret in text:
                 text = text.replace(secret, _MASK)
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: m.group(1) + _MASK, text)
+        # Only ASCII text lower-cases exactly as the patterns' case-insensitive matching folds it.
+        lowered = text.lower() if text.isascii() else None
+        for pattern, needle in _PATTERNS:
+            if lowered is None or needle in lowered:
+                text = pattern.sub(lambda m: m.group(1) + _MASK, text)
         return text
 
 

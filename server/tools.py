@@ -28,6 +28,7 @@ from server.callers import Caller
 from server.calls import Started
 from server.errors import GenmcpError, InvalidInput
 from server.limits import CallLimits
+from server.output_schema import output_schema
 from server.polling import ProgressFn
 from server.previews import Previews
 from server.questions import Questions
@@ -120,6 +121,11 @@ def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
+@functools.cache
+def _output_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    return output_schema(model)
+
+
 class GenmcpTool(Tool):
     """An SDK tool whose call goes straight to genmcp's invoke function (which validates and renders).
 
@@ -178,7 +184,9 @@ class Tools:
 
     def scrub(self, model: ModelT) -> ModelT:
         # Upstream text can echo a key back to us; nothing leaves without passing the redactor.
-        return type(model).model_validate_json(self.redact(model.model_dump_json()))
+        dumped = model.model_dump_json()
+        clean = self.redact(dumped)
+        return model if clean == dumped else type(model).model_validate_json(clean)
 
     def failure(self, spec: ToolSpec[Any], exc: GenmcpError, *, sandbox: bool) -> CallToolResult:
         """A failed call as the client sees it; a tool that cannot spend says that nothing was spent."""
@@ -243,7 +251,9 @@ class Tools:
             title=spec.title,
             description=spec.description,
             parameters=copy.deepcopy(_schema_of(spec.arguments)),
-            fn_metadata=FuncMetadata(arg_model=_NoArguments, output_schema=copy.deepcopy(_schema_of(spec.output))),
+            fn_metadata=FuncMetadata(
+                arg_model=_NoArguments, output_schema=copy.deepcopy(_output_schema_of(spec.output))
+            ),
             is_async=True,
             annotations=spec.annotations,
             meta={KIND_META: spec.kind},

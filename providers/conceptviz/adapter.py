@@ -14,7 +14,6 @@ import httpx2
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from providers.base import (
-    Balance,
     JobUpdate,
     OperationContext,
     OperationInput,
@@ -318,8 +317,8 @@ class ConceptViz(Provider):
             )
         return self.client.error_for_status(response, detail=f"{code}: {said}" if code else said, spend=spend)
 
-    async def balance(self, last_seen: Balance | None) -> Balance | None:
-        return last_seen
+    async def balance(self) -> None:
+        return None
 
     async def check(self) -> str:
         # No free read exists; asking for a task that cannot exist proves the key (404) or shows why not.

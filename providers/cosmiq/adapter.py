@@ -16,7 +16,6 @@ from anyio.abc import TaskGroup
 from mcp_types import CallToolResult
 
 from providers.base import (
-    Balance,
     Completed,
     JobUpdate,
     OperationContext,
@@ -274,8 +273,8 @@ class Cosmiq(Provider):
         # Cosmiq has no jobs: every call answers when done, and genmcp runs the long ones itself.
         raise NotFoundError("Cosmiq has no job ids; only handles genmcp gave out can be polled.")
 
-    async def balance(self, last_seen: Balance | None) -> Balance | None:
-        return last_seen
+    async def balance(self) -> None:
+        return None
 
     async def check(self) -> str:
         names = [await self.upstream.tool_name(spec) for spec in _SPECS.values()]

@@ -212,18 +212,17 @@ class Kolbo(KolboGeneration, KolboLibrary):
 
     # --- the account -------------------------------------------------------------------------------
 
-    async def balance(self, last_seen: Balance | None) -> Balance | None:
+    async def balance(self) -> Balance:
         credits = (await self._get("v1/account/credits", CreditsBody)).credits
         return Balance(
             remaining=credits.total,
-            live=True,
             as_of=self.client.clock.wall(),
             details=credits.model_dump(include={"plan_credits", "credit_pack", "redemption"}, exclude_none=True),
         )
 
     async def check(self) -> str:
-        balance = await self.balance(None)
-        return f"key accepted; {balance.remaining:g} credits" if balance is not None else "key accepted"
+        balance = await self.balance()
+        return f"key accepted; {balance.remaining:g} credits"
 
     @classmethod
     def simulator(cls, *, now: Callable[[], float], job_seconds: float) -> Simulator:

@@ -107,7 +107,7 @@ class Masko(MaskoMascots, MaskoGeneration, MaskoCanvas):
             details=details,
         )
 
-    async def balance(self, last_seen: Balance | None) -> Balance:
+    async def balance(self) -> Balance:
         response = await self._send("GET", "credits", what="account")
         credits = self.client.parse(response, CreditsBody)
         remaining = credits.remaining
@@ -115,13 +115,12 @@ class Masko(MaskoMascots, MaskoGeneration, MaskoCanvas):
         subscription, topup = credits.split
         return Balance(
             remaining=remaining,
-            live=True,
             as_of=self.client.clock.wall(),
             details=compact({"subscription": subscription, "topup": topup}),
         )
 
     async def check(self) -> str:
-        balance = await self.balance(None)
+        balance = await self.balance()
         return f"key accepted; {balance.remaining:g} credits"
 
     @classmethod

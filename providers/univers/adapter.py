@@ -227,7 +227,7 @@ class Univers(Provider):
         # Univers has no jobs: genmcp runs each call itself.
         raise NotFoundError("Univers has no job ids; only handles genmcp gave out can be polled.")
 
-    async def balance(self, last_seen: Balance | None) -> Balance | None:
+    async def balance(self) -> Balance:
         return await self._live_balance()
 
     async def check(self) -> str:
@@ -241,7 +241,6 @@ class Univers(Provider):
         balance = self.client.parse(response, BalanceBody)
         return Balance(
             remaining=balance.balance,
-            live=True,
             as_of=self.client.clock.wall(),
             details={"plan": balance.plan_name, "monthly_quota": balance.monthly_quota},
         )

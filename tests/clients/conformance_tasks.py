@@ -34,7 +34,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from providers.base import (
-    Balance,
     Completed,
     JobUpdate,
     OperationContext,
@@ -294,8 +293,8 @@ class Fixtures(Provider):
             raise self.client.error_for_status(response)
         return JobUpdate(state="cancelled", credits=CreditsInfo(refunded=True, refunded_amount=1))
 
-    async def balance(self, last_seen: Balance | None) -> Balance | None:
-        return last_seen
+    async def balance(self) -> None:
+        return None
 
     async def check(self) -> str:
         return "fixtures"

@@ -92,3 +92,23 @@ def test_redactor_masks_longest_secret_first_and_ignores_tiny_values() -> None:
     redact = Redactor(["abc", "secret-one", "secret-one-longer"])
     assert redact("x secret-one-longer y secret-one abc") == "x [redacted] y [redacted] abc"
     assert redact("Authorization: Bearer eyJhbGciOi.J9.x") == "Authorization: [redacted]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AUTHORIZATION = tok_abcdef123456",
+        "x-Api-KEY: tok_abcdef123456",
+        "BeArEr tok_abcdef123456",
+        "authorİzation: tok_abcdef123456",  # İ folds to i in the pattern, but lower-cases to two characters
+        "X-API-\u212aEY: tok_abcdef123456",  # the Kelvin sign folds to k
+        'GET /callback?code=tok_abcdef123456 HTTP/1.1" 200',
+    ],
+)
+def test_credential_shaped_text_is_masked_in_any_case_and_any_script(text: str) -> None:
+    assert "tok_abcdef123456" not in Redactor()(text)
+
+
+def test_text_with_no_credential_shape_comes_back_as_it_was() -> None:
+    text = '{"balances": [{"provider": "kolbo", "remaining": 1000.0, "note": "café"}], "sandbox": false}'
+    assert Redactor(["tok_abcdef123456"])(text) == text
