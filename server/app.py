@@ -1,10 +1,11 @@
 """One genmcp process: the `Runtime`, built from settings and the providers it is given.
 
-Constructing a runtime does no I/O and imports no provider: it holds the settings, the stores (closed), and empty
-MCP servers. Its one lifespan (`async with runtime`) opens the stores, assembles the providers (their adapters,
-HTTP clients and tools — in a worker thread, so a stdio server can answer `initialize` meanwhile), starts the
-simulators in sandbox mode and the background tasks, and recovers jobs a stopped process left behind. Tool and
-resource requests wait until the runtime is ready. The HTTP app is `server.http`.
+Constructing a runtime does no I/O and imports no provider, nor the call machinery (calls, tools, the budget guard,
+saving): it holds the settings, the stores (closed), and empty MCP servers, which is all the MCP handshake needs.
+Its one lifespan (`async with runtime`) opens the stores, assembles the providers (their adapters, HTTP clients and
+tools — in a worker thread, so a stdio server can answer `initialize` meanwhile), starts the simulators in sandbox
+mode and the background tasks, and recovers jobs a stopped process left behind. Tool and resource requests wait
+until the runtime is ready. The HTTP app is `server.http`.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import httpx2
 from starlette.types import ASGIApp
 
 from providers import Adapters
-from providers.base import Provider
 from server import __version__
 from server.artifacts import Files
 from server.background import BackgroundRuns
 from server.clock import Clock, SystemClock
-from server.config import Settings
 from server.errors import ConfigError
 from server.fetch import Fetcher, Resolver
 from server.leases import Leases, replica_id
@@ -41,8 +40,10 @@ from server.tasks.feature import TasksFeature
 if TYPE_CHECKING:
     # The assembly's side (calls, handles, the catalog, every tool) is imported when the runtime starts, in the
     # worker thread that assembles it: a stdio client's handshake does not wait for it.
+    from providers.base import Provider
     from server.assembly import Assembly
     from server.calls import Calls
+    from server.config import Settings
     from server.credits import Balances
     from server.handles import Handles
     from server.orphans import OrphanSweeper

@@ -16,7 +16,8 @@ from mcp.server.mcpserver.tools import Tool
 
 from providers.base import Provider, Simulator
 from server import __version__
-from server.budget import BudgetPolicy, SpendGuard
+from server.budget.guard import SpendGuard
+from server.budget.policy import BudgetPolicy
 from server.calls import Calls
 from server.catalog import Catalog
 from server.credits import Balances
@@ -26,7 +27,8 @@ from server.inputs import ImageInputs
 from server.limits import CircuitBreaker
 from server.orphans import OrphanSweeper
 from server.polling import Poller
-from server.saving import AssetSource, Saves
+from server.saving.saves import Saves
+from server.saving.sources import AssetSource
 from server.tools import Tools
 from server.upstream import UpstreamClient
 

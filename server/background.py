@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
 
-from server.errors import GenmcpError
+if TYPE_CHECKING:
+    from server.errors import GenmcpError
 
 __all__ = ["BackgroundRuns", "LocalRun"]
 

@@ -12,7 +12,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import Field, create_model
 
 from providers.base import Operation, OperationInput, Provider
-from server.budget import SpendGuard
+from server.budget.guard import SpendGuard
 from server.calls import Calls, Started
 from server.config import JobSettings
 from server.credits import Balances

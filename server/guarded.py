@@ -16,7 +16,7 @@ from mcp_types import InputRequiredResult
 
 from providers.base import Operation, OperationInput, Provider
 from server.artifacts import Files, artifact_id_from
-from server.budget import SpendGuard
+from server.budget.guard import SpendGuard
 from server.callers import Caller
 from server.calls import Calls, Started
 from server.errors import ConfirmationRequired, Declined, GenmcpError, InvalidInput
@@ -24,7 +24,8 @@ from server.handles import Handles
 from server.jobs import JobStore
 from server.questions import Asking, Questions
 from server.results import Asset, ErrorInfo, ToolResult
-from server.saving import Saves, Target
+from server.saving.places import Target
+from server.saving.saves import Saves
 from server.tools import Call
 from server.views import job_result
 

@@ -12,12 +12,15 @@ import logging
 import os
 import secrets
 import socket
+from typing import TYPE_CHECKING
 
 import anyio
 
-from server.clock import Clock
-from server.jobs import JobRecord
 from server.store.base import Lease, Store
+
+if TYPE_CHECKING:
+    from server.clock import Clock
+    from server.jobs import JobRecord
 
 __all__ = ["Leases", "replica_id"]
 

@@ -9,11 +9,14 @@ import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 
 from server.errors import GenmcpError, RateLimited, UpstreamError
-from server.store.base import Store
+
+if TYPE_CHECKING:
+    from server.store.base import Store
 
 __all__ = ["CallLimits", "CircuitBreaker"]
 

@@ -9,7 +9,7 @@ stdio client gets its `initialize` answer at once while the providers are still 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,8 +23,10 @@ from pydantic import AnyUrl
 from server.artifacts import ARTIFACT_URI, Files
 from server.tasks.endpoint import read_job
 from server.tasks.extension import TasksExtension
-from server.tasks.feature import TasksFeature
 from server.tasks.notify import JOB_URI
+
+if TYPE_CHECKING:
+    from server.tasks.feature import TasksFeature
 
 __all__ = ["INSTRUCTIONS", "GenmcpServer"]
 

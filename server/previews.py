@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import anyio
 
 from server.artifacts import ArtifactStore, artifact_id_from
 from server.errors import GenmcpError
-from server.fetch import Fetcher
 from server.media import preview_of
 from server.results import Asset, Preview, ToolResult
+
+if TYPE_CHECKING:
+    from server.fetch import Fetcher
 
 __all__ = ["Previews"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Generator, Mapping
+from typing import TYPE_CHECKING
 
 import anyio
 import uvicorn
@@ -16,7 +17,8 @@ from anyio.abc import TaskGroup
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from providers.base import Simulator
+if TYPE_CHECKING:
+    from providers.base import Simulator
 
 __all__ = ["SandboxServer"]
 

@@ -1,19 +1,6 @@
 """Saving results into the user's project: where (`places`), how safely (`writer`), from what (`sources`), and
-saves that wait for a running job (`pending`, `saves`)."""
+saves that wait for a running job (`pending`, `saves`).
 
-from server.saving.pending import PendingSaves, SaveRequest, SqlitePendingSaves
-from server.saving.places import Place, Target, places_of, resolve_target
-from server.saving.saves import Saves
-from server.saving.sources import AssetSource
-
-__all__ = [
-    "AssetSource",
-    "PendingSaves",
-    "Place",
-    "SaveRequest",
-    "Saves",
-    "SqlitePendingSaves",
-    "Target",
-    "places_of",
-    "resolve_target",
-]
+Import from the modules: the store opens the pending saves long before anything is saved, so this package does not
+load the rest with them.
+"""

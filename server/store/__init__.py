@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from server.artifacts import ArtifactStore, FileArtifactStore
 from server.budget.ledger import SpendLedger, SqliteSpendLedger
-from server.config import Settings
 from server.saving.pending import PendingSaves, SqlitePendingSaves
 from server.store.base import Admission, Lease, Store
 from server.store.events import JobEvents
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 __all__ = ["Admission", "JobEvents", "Lease", "Store", "Stores", "build_stores"]
 

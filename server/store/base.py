@@ -17,12 +17,14 @@ Every method is one transaction. A new feature that needs a table adds a migrati
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from anyio.abc import TaskStatus
 
 from server.jobs import JobRecord, JobStore
-from server.store.events import JobEvents
+
+if TYPE_CHECKING:
+    from server.store.events import JobEvents
 
 __all__ = ["Admission", "Lease", "Store", "job_filters"]
 

@@ -31,17 +31,23 @@ from mcp.server.mcpserver.server import require_client_extension
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import MCP_NAME_HEADER, decode_header_value
-from mcp_types import HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, CallToolRequestParams
+from mcp_types import (
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    CallToolRequestParams,
+    CallToolResult,
+    InputRequiredResult,
+)
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 
-from server.calls import Started
 from server.errors import GenmcpError, InvalidInput, JobFinished
-from server.jobs import JobRecord
 from server.tasks.wire import TASKS, TaskParams, UpdateTaskParams
-from server.tools import GenmcpTool
 
 if TYPE_CHECKING:
+    from server.jobs import JobRecord
     from server.tasks.feature import TasksFeature
 
 __all__ = ["TasksExtension", "declared"]
@@ -95,11 +101,14 @@ class TasksExtension(Extension):
                 raise MCPError(INVALID_PARAMS, f"{params.name} runs as an MCP task; this protocol version has none")
             return await call_next(ctx)
         await self.feature.ready()
+        # Imported once the runtime is ready: a stdio client's handshake does not wait for the tool machinery.
+        from server.tools import GenmcpTool
+
         tool = self.tool(params.name)
         if not isinstance(tool, GenmcpTool) or tool.begin is None:
             return await call_next(ctx)
         began = await tool.begin(params.arguments or {}, Context(request_context=ctx, input_params=params))
-        if not isinstance(began, Started):
+        if isinstance(began, CallToolResult | InputRequiredResult):
             return began
         if not self.feature.watch(began.job):
             # Only the caller's own key can look at it: no watcher here, so its submit lease is not kept either.

@@ -17,15 +17,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, InputRequests, InputResponses
 from starlette.requests import Request
 
-from providers.base import Provider
 from server.callers import Caller
-from server.calls import Calls
-from server.clock import Clock
 from server.errors import GenmcpError
-from server.handles import Handles
-from server.jobs import JobRecord
-from server.results import ToolResult
-from server.store.base import Store
 from server.tasks.bus import EventBus
 from server.tasks.endpoint import install
 from server.tasks.listen import ListenStreams
@@ -33,11 +26,18 @@ from server.tasks.notify import JobNotices
 from server.tasks.questions import JobQuestions
 from server.tasks.watchers import Watchers
 from server.tasks.wire import created_task, detailed_task
-from server.tools import Tools
 from server.views import job_result
 
 if TYPE_CHECKING:
+    from providers.base import Provider
+    from server.calls import Calls
+    from server.clock import Clock
+    from server.handles import Handles
+    from server.jobs import JobRecord
     from server.mcp_server import GenmcpServer
+    from server.results import ToolResult
+    from server.store.base import Store
+    from server.tools import Tools
 
 __all__ = ["TasksFeature"]
 

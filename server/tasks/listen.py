@@ -34,11 +34,11 @@ from mcp_types import (
 )
 from pydantic import ConfigDict
 
-from server.callers import Caller
 from server.tasks.notify import JOB_URI
 from server.tasks.wire import TASKS
 
 if TYPE_CHECKING:
+    from server.callers import Caller
     from server.tasks.feature import TasksFeature
 
 __all__ = ["ListenStreams"]

@@ -12,7 +12,7 @@ fails the call, still before anything was sent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_types import (
     CreateMessageResult,
@@ -24,10 +24,12 @@ from mcp_types import (
 )
 from pydantic import ValidationError
 
-from server.clock import Clock
 from server.errors import InvalidInput
-from server.jobs import JobRecord, JobStore
-from server.store.events import JobEvents
+
+if TYPE_CHECKING:
+    from server.clock import Clock
+    from server.jobs import JobRecord, JobStore
+    from server.store.events import JobEvents
 
 __all__ = ["JobQuestions"]
 

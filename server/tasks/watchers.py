@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from anyio.abc import TaskGroup
 
-from providers.base import Provider
-from server.calls import Calls
-from server.clock import Clock
 from server.errors import GenmcpError
-from server.jobs import JobRecord, JobStore
+
+if TYPE_CHECKING:
+    from providers.base import Provider
+    from server.calls import Calls
+    from server.clock import Clock
+    from server.jobs import JobRecord, JobStore
 
 __all__ = ["WATCH_LIMIT", "Watchers"]
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from server.artifacts import ArtifactStore, artifact_id_from
-from server.budget import BudgetPolicy, SpendLedger
+from server.budget.ledger import SpendLedger
+from server.budget.policy import BudgetPolicy
 from server.callers import Caller
 from server.jobs import JobRecord, JobStatus, JobStore
 from server.web.chart import SpendChart, spend_chart

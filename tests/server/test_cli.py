@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from server.cli import main
 from server.jobs import JobRecord
 from server.results import CreditsInfo, ErrorInfo
 from server.store.sqlite import SqliteStore
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -99,3 +103,25 @@ def test_an_invalid_config_exits_2_naming_the_key(
     assert main(["tools"]) == 2
     err = capsys.readouterr().err
     assert "server.port (from GENMCP_SERVER__PORT)" in err
+
+
+def test_a_runtime_is_built_without_the_call_machinery_so_a_stdio_handshake_does_not_wait_for_it(
+    tmp_path: Path,
+) -> None:
+    # A fresh interpreter: this one has imported everything already.
+    program = (
+        "import sys\n"
+        "from providers import PROVIDERS\n"
+        "from server.app import Runtime\n"
+        "from server.config import load_settings\n"
+        f"env = {{'GENMCP_JOBS__DB_PATH': {str(tmp_path / 'jobs.sqlite3')!r}}}\n"
+        "Runtime(load_settings(None, env=env, provider_names=PROVIDERS.names), PROVIDERS, stdio=True)\n"
+        "print(' '.join(sorted(name for name in sys.modules if name.startswith(('server', 'providers')))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=REPO)
+    loaded = set(done.stdout.split())
+    assert "server.mcp_server" in loaded  # the server that answers the handshake is there
+    late = {"providers.base", "server.calls", "server.tools", "server.assembly", "server.budget.guard"}
+    late |= {"server.saving.saves", "server.handles", "server.catalog", "server.inputs"}
+    assert loaded.isdisjoint(late), sorted(loaded & late)
+    assert not any(name.startswith(("providers.kolbo", "providers.masko")) for name in loaded)

@@ -5,6 +5,7 @@ and tool list changes are announced the same way."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,12 +16,15 @@ from mcp.client.session import IncomingMessage
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
 from mcp_types import EmptyResult, SubscriptionFilter, SubscriptionsListenRequest, SubscriptionsListenRequestParams
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from providers.kolbo.simulator import KolboSimulator
 from server.app import Runtime
 from server.tasks.wire import TASKS
 from tests.harness.clock import FakeClock
 from tests.harness.results import data
 from tests.harness.tasks_client import TasksClient
+from tests.providers.kolbo.support import kolbo_runtime
 
 pytestmark = pytest.mark.anyio
 
@@ -105,36 +109,48 @@ async def test_a_2025_subscription_hears_when_the_job_finishes(runtime: Runtime)
     assert capabilities.resources.subscribe is True
 
 
-async def _listen_for_tasks(client: Client, tasks: TasksClient, task_ids: list[str], final: str) -> None:
-    """Open a listen stream for these task ids and keep it open until a task notification says `final`."""
-    params = SubscriptionsListenRequestParams(notifications=SubscriptionFilter.model_validate({"taskIds": task_ids}))
-    async with anyio.create_task_group() as group:
-        group.start_soon(client.session.send_request, SubscriptionsListenRequest(params=params), types.Result)
-        with anyio.fail_after(BOUND):
-            while (await tasks.next_notice()).status != final:
-                pass
-        group.cancel_scope.cancel()
+class HeldReads:
+    """The simulator, with every GET held until `release` is set: a job can be submitted but not seen finishing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.release = anyio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            await self.release.wait()
+        await self.app(scope, receive, send)
 
 
 async def test_a_listen_stream_with_task_ids_gets_each_task_state(
-    client: Client, tasks: TasksClient, clock: FakeClock
+    tmp_path: Path, clock: FakeClock, tasks: TasksClient, upstream: KolboSimulator
 ) -> None:
-    created = await client.session.call_tool("kolbo_generate_video", {"prompt": "p"}, allow_claimed=True)
-    task_id = created.model_dump(by_alias=True)["taskId"]
+    held = HeldReads(upstream.app)
+    async with kolbo_runtime(tmp_path, clock, held) as runtime, Client(runtime.mcp, extensions=[tasks]) as client:
+        created = await client.session.call_tool("kolbo_generate_video", {"prompt": "p"}, allow_claimed=True)
+        task_id = created.model_dump(by_alias=True)["taskId"]
+        params = SubscriptionsListenRequestParams(
+            notifications=SubscriptionFilter.model_validate({"taskIds": [task_id]})
+        )
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.session.send_request, SubscriptionsListenRequest(params=params), types.Result)
+            with anyio.fail_after(BOUND):
+                first = await tasks.next_notice()
+                held.release.set()  # the job may finish only once the stream has said where it stands
+                while (await tasks.next_notice()).status != "completed":
+                    pass
+            group.cancel_scope.cancel()
 
-    await _listen_for_tasks(client, tasks, [task_id], "completed")
-
-    statuses = [notice.status for notice in tasks.notices]
-    assert statuses[0] == "working"
-    assert statuses[-1] == "completed"
-    last = tasks.notices[-1].model_dump(by_alias=True)
-    assert last["taskId"] == task_id
-    assert last["result"]["structuredContent"]["status"] == "completed"
-    # Identical to what tasks/get answers at that moment.
-    got = (await tasks.get(client.session, task_id)).model_dump(by_alias=True, exclude_none=True)
-    assert {key: last[key] for key in ("status", "result", "statusMessage")} == {
-        key: got[key] for key in ("status", "result", "statusMessage")
-    }
+        assert first.status == "working"
+        assert tasks.notices[-1].status == "completed"
+        last = tasks.notices[-1].model_dump(by_alias=True)
+        assert last["taskId"] == task_id
+        assert last["result"]["structuredContent"]["status"] == "completed"
+        # Identical to what tasks/get answers at that moment.
+        got = (await tasks.get(client.session, task_id)).model_dump(by_alias=True, exclude_none=True)
+        assert {key: last[key] for key in ("status", "result", "statusMessage")} == {
+            key: got[key] for key in ("status", "result", "statusMessage")
+        }
 
 
 async def test_task_ids_need_the_extension(plain: Client) -> None:
