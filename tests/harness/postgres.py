@@ -16,7 +16,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from tests.harness.process import free_port
+from tests.harness.process import OutputFollower, free_port
 
 __all__ = [
     "PostgresServer",
@@ -42,6 +41,8 @@ _URL_AT_START = os.environ.get(ENV_URL)
 """Read at import: the suite's autouse fixture clears every `GENMCP_*` variable before each test, which may run
 before a test asks for the server (`request.getfixturevalue`)."""
 START_TIMEOUT = 60.0
+READY_LINE = b"database system is ready to accept connections"
+"""What the postmaster logs (in English: `lc_messages=C`) once the cluster takes connections."""
 
 
 class PostgresUnavailable(Exception):
@@ -115,6 +116,7 @@ def private_cluster() -> Iterator[PostgresServer]:
         shutil.chown(pwfile, "postgres")
     port = free_port()
     process: subprocess.Popen[bytes] | None = None
+    follower: OutputFollower | None = None
     try:
         init = subprocess.run(
             _as_postgres(
@@ -135,17 +137,18 @@ def private_cluster() -> Iterator[PostgresServer]:
         if init.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {init.stderr[-2000:]}")
         settings = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        settings += ["-c", "lc_messages=C"]  # the ready line below, in English
         settings += ["-c", "max_connections=300", "-c", "shared_buffers=128MB", "-c", f"unix_socket_directories={root}"]
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                _as_postgres(
-                    [str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), *settings]
-                ),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
+        process = subprocess.Popen(
+            _as_postgres([str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), *settings]),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        follower = OutputFollower(process.stdout, log, READY_LINE)
         url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-        _wait_until_accepting(url, process, log)
+        _wait_until_accepting(url, process, follower, log)
         yield PostgresServer(url)
     finally:
         if process is not None:
@@ -155,22 +158,29 @@ def private_cluster() -> Iterator[PostgresServer]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+            if follower is not None:
+                follower.join()
+            if process.stdout is not None:
+                process.stdout.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _wait_until_accepting(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:]
-            raise PostgresUnavailable(f"postgres exited with {process.returncode}: {tail}")
-        try:
-            with psycopg.connect(url, connect_timeout=2):
-                return
-        except psycopg.OperationalError:
-            time.sleep(0.1)  # a server starting up: the harness's own bounded wait, not a test's timeline
-    tail = log.read_text(errors="replace")[-2000:]
-    raise PostgresUnavailable(f"postgres did not accept connections within {START_TIMEOUT:g} s: {tail}")
+def _wait_until_accepting(url: str, process: subprocess.Popen[bytes], follower: OutputFollower, log: Path) -> None:
+    """Return once the server has logged that it is ready and answers a connection; raise `PostgresUnavailable`
+    when it exits first or is not ready within `START_TIMEOUT`."""
+    if not follower.ready.wait(START_TIMEOUT):
+        raise PostgresUnavailable(f"postgres was not ready within {START_TIMEOUT:g} s: {_tail(log)}")
+    if follower.line is None:  # its output ended: it exited
+        raise PostgresUnavailable(f"postgres exited with {process.wait(10)}: {_tail(log)}")
+    try:
+        with psycopg.connect(url, connect_timeout=5):
+            return
+    except psycopg.OperationalError as exc:
+        raise PostgresUnavailable(f"postgres said it was ready but refused a connection ({exc}): {_tail(log)}") from exc
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:]
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ __all__ = [
     "STOP_TIMEOUT",
     "Deadline",
     "GenmcpProcess",
+    "OutputFollower",
     "ProcessLog",
     "StdioProcess",
     "clean_env",
@@ -205,7 +206,33 @@ class _Process(ProcessLog):
         self.terminate()
 
 
-def _join_and_close(reader: threading.Thread, *streams: IO[bytes] | None) -> None:
+class OutputFollower:
+    """A thread that copies a process's output to a log file line by line; `ready` is set at the first line
+    holding `marker` (kept as `line`), or when the output ends (then `line` is None)."""
+
+    def __init__(self, stream: IO[bytes], log: Path, marker: bytes) -> None:
+        self.ready = threading.Event()
+        self.line: bytes | None = None
+        self._thread = threading.Thread(target=self._copy, args=(stream, log, marker), name=f"{log.name}-follower")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _copy(self, stream: IO[bytes], log: Path, marker: bytes) -> None:
+        with log.open("wb") as sink:
+            for line in stream:
+                sink.write(line)
+                sink.flush()
+                if self.line is None and marker in line:
+                    self.line = line
+                    self.ready.set()
+        self.ready.set()
+
+    def join(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Once the process has exited (its pipe is at its end)."""
+        self._thread.join(timeout)
+
+
+def _join_and_close(reader: threading.Thread | OutputFollower, *streams: IO[bytes] | None) -> None:
     reader.join(STOP_TIMEOUT)  # the pipe is at its end: the process has exited
     for stream in streams:
         if stream is not None:
@@ -245,9 +272,8 @@ class GenmcpProcess(_Process):
         self.port = port
         self.tls_ca = tls_ca
         """The CA certificate of the server's TLS certificate, when it serves https itself."""
-        self._ready = threading.Event()
-        self._follower = threading.Thread(target=self._follow, name=f"{stderr_path.name}-follower", daemon=True)
-        self._follower.start()
+        assert process.stderr is not None
+        self._follower = OutputFollower(process.stderr, stderr_path, READY_LINE)
 
     @classmethod
     def start(
@@ -287,19 +313,8 @@ class GenmcpProcess(_Process):
     def mcp_url(self) -> str:
         return f"{self.base_url}/mcp"
 
-    def _follow(self) -> None:
-        """Copy stderr to the log file line by line; signal ready at the listening line, or when stderr ends."""
-        assert self.process.stderr is not None
-        with self.stderr_path.open("wb") as sink:
-            for line in self.process.stderr:
-                sink.write(line)
-                sink.flush()
-                if READY_LINE in line:
-                    self._ready.set()
-        self._ready.set()
-
     def _wait_until_serving(self) -> None:
-        if not self._ready.wait(START_TIMEOUT):
+        if not self._follower.ready.wait(START_TIMEOUT):
             self._give_up(f"did not listen within {START_TIMEOUT:g} s")
         code = self.process.poll()
         if code is not None:

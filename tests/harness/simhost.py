@@ -5,8 +5,10 @@
 Simulators are served under `/<provider>` (their result links point there) and again under `/r<i>/<provider>` for
 replica i, so every request says which replica sent it. `GET /_sim/requests` (not recorded) answers every request
 seen so far: `[{"t", "replica", "provider", "method", "path", "overlapping"}]`, where `overlapping` says whether
-another request for the same path was in flight at the time (two replicas polling one job at once). The process
-prints `simhost listening on <url>` on stderr once it accepts connections.
+another request for the same path was in flight at the time (two replicas polling one job at once). With
+`?prefix=POST /univers/&count=N&wait=S` (and optionally `&replica=r0`) it answers once N requests whose
+"METHOD path" starts with the prefix have been seen, or 408 after S seconds: tests wait on the record, not a timer.
+The process prints `simhost listening on <url>` on stderr once it accepts connections.
 
 `SimHost` (for tests) runs it as a subprocess and reads its record.
 """
@@ -18,7 +20,6 @@ import contextlib
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from providers import PROVIDERS
 from providers.base import Simulator
+from tests.harness.process import OutputFollower
 
 __all__ = ["REQUESTS_PATH", "SimHost", "main"]
 
@@ -50,6 +52,8 @@ class Recorder:
         self.app = app
         self.seen: list[dict[str, Any]] = []
         self.in_flight: Counter[str] = Counter()
+        self.grown = anyio.Event()
+        """Set (and replaced) at each request recorded."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == REQUESTS_PATH:
@@ -72,6 +76,8 @@ class Recorder:
                 "overlapping": self.in_flight[path] > 0,
             }
         )
+        self.grown.set()
+        self.grown = anyio.Event()
         self.in_flight[path] += 1
         try:
             await self.app(scope, receive, send)
@@ -90,7 +96,22 @@ async def _serve(job_seconds: float, univers_seconds: float, sock: socket.socket
     recorder: Recorder
 
     async def requests(request: Request) -> Response:
-        return JSONResponse(recorder.seen)
+        if "prefix" not in request.query_params:
+            return JSONResponse(recorder.seen)
+        prefix, count = request.query_params["prefix"], int(request.query_params["count"])
+        replica = request.query_params.get("replica")
+
+        def seen() -> int:
+            return sum(
+                f"{r['method']} {r['path']}".startswith(prefix) and replica in (None, r["replica"])
+                for r in recorder.seen
+            )
+
+        with anyio.move_on_after(float(request.query_params["wait"])):
+            while seen() < count:
+                await recorder.grown.wait()
+            return JSONResponse(recorder.seen)
+        return JSONResponse(recorder.seen, status_code=408)
 
     routes: list[Any] = [Route(REQUESTS_PATH, requests, methods=["GET"])]
     routes += [Mount(f"/{name}", app=simulator.app) for name, simulator in simulators.items()]
@@ -118,25 +139,12 @@ class SimHost:
             stderr=subprocess.PIPE,
             cwd=Path(__file__).parents[2],
         )
-        self.url = ""
-        ready = threading.Event()
-
-        def follow() -> None:
-            assert self.process.stderr is not None
-            with self.log.open("wb") as sink:
-                for line in self.process.stderr:
-                    sink.write(line)
-                    sink.flush()
-                    if line.startswith(b"simhost listening on "):
-                        self.url = line.decode().split()[-1]
-                        ready.set()
-            ready.set()
-
-        self._reader = threading.Thread(target=follow, daemon=True)
-        self._reader.start()
-        if not ready.wait(30) or not self.url:
+        assert self.process.stderr is not None
+        self._follower = OutputFollower(self.process.stderr, self.log, b"simhost listening on ")
+        if not self._follower.ready.wait(30) or self._follower.line is None:
             self.stop()
             pytest.fail(f"the simulators did not start: {self.log.read_text(errors='replace')}")
+        self.url = self._follower.line.decode().split()[-1]
 
     def requests(self) -> list[dict[str, Any]]:
         """Every request the simulators have seen (see the module's doc)."""
@@ -144,6 +152,18 @@ class SimHost:
         response.raise_for_status()
         seen: list[dict[str, Any]] = response.json()
         return seen
+
+    async def wait_for(self, prefix: str, count: int, *, replica: str | None = None, seconds: float) -> None:
+        """Return once `count` requests starting with `prefix` (from `replica`, if given) have been seen; fail the
+        test after `seconds`. The simulators' host answers when its record grows to that, not on a timer."""
+        query = {"prefix": prefix, "count": str(count), "wait": str(seconds)}
+        if replica is not None:
+            query["replica"] = replica
+        async with httpx2.AsyncClient(timeout=seconds + 10) as http:
+            response = await http.get(self.url + REQUESTS_PATH, params=query)
+        if response.status_code == 408:
+            pytest.fail(f"{count} × {prefix!r} from {replica or 'any replica'} not seen in {seconds:g} s")
+        response.raise_for_status()
 
     def count(self, prefix: str) -> int:
         """Requests whose "METHOD /provider/path" starts with `prefix`."""
@@ -153,7 +173,7 @@ class SimHost:
         """Terminate it and close its pipe."""
         self.process.terminate()
         self.process.wait(10)
-        self._reader.join(10)
+        self._follower.join(10)
         if self.process.stderr is not None:
             self.process.stderr.close()
 
